@@ -1,0 +1,86 @@
+/*
+ * Block driver interface: what a format or protocol driver implements, and the
+ * node structure drivers see.  Driver callbacks are synchronous and may be called
+ * concurrently from worker threads; a driver with shared mutable state (qcow2's
+ * caches) serialises with its own lock.  Callbacks are only called with requests
+ * already checked against the node's size and read-only state by block/io.c.
+ */
+#ifndef BLOCK_BLOCK_INT_H
+#define BLOCK_BLOCK_INT_H
+
+#include <limits.h>
+#include <glib.h>
+
+#include "block/block.h"
+
+#define BDRV_FILENAME_MAX 4096
+
+typedef struct BlockCreateOption {
+    const char *name;
+    const char *type;          /* "str", "size", "bool", "number" for -o help */
+    const char *help;
+    const char *def;           /* default shown in the "Formatting" line, or NULL */
+} BlockCreateOption;
+
+struct BlockDriver {
+    const char *format_name;
+    size_t instance_size;
+    bool is_protocol;
+    /* Score (0..100) that buf (the first bytes of the file) is this format. */
+    int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
+    int (*open)(BlockDriverState *bs, Opts *options, int flags, Error **errp);
+    void (*close)(BlockDriverState *bs);
+    int (*preadv)(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                  int flags);
+    int (*pwritev)(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                   int flags);
+    int (*pwrite_zeroes)(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags);
+    int (*pdiscard)(BlockDriverState *bs, int64_t offset, int64_t bytes);
+    /* Flush driver state to bs->file; io.c flushes the file node afterwards. */
+    int (*flush)(BlockDriverState *bs);
+    int (*truncate)(BlockDriverState *bs, int64_t offset, bool exact, PreallocMode prealloc,
+                    Error **errp);
+    int64_t (*get_allocated_file_size)(BlockDriverState *bs);
+    int (*block_status)(BlockDriverState *bs, int64_t offset, int64_t bytes, int64_t *pnum,
+                        int64_t *map, BlockDriverState **file);
+    int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
+    int (*check)(BlockDriverState *bs, BdrvCheckResult *res, int fix);
+    int (*snapshot_list)(BlockDriverState *bs, BlockSnapshotInfo **list);
+    /* Create: options table for -o help and the "Formatting" summary, and the function. */
+    const BlockCreateOption *create_opts;
+    int (*create)(const char *filename, Opts *opts, Error **errp);
+};
+
+struct BlockDriverState {
+    const BlockDriver *drv;
+    void *opaque;
+    char filename[BDRV_FILENAME_MAX];
+    int open_flags;
+    bool read_only;
+    bool probed;                     /* format was guessed */
+    int refcnt;
+    BlockDriverState *file;          /* protocol child of a format node */
+    BlockDriverState *backing;
+    char backing_file[BDRV_FILENAME_MAX];        /* as stored in the image */
+    char backing_format[32];
+    char full_backing_filename[BDRV_FILENAME_MAX];
+    int64_t total_size;              /* bytes (virtual size for formats) */
+    uint32_t request_alignment;      /* smallest I/O unit (O_DIRECT logical block) */
+    uint32_t buf_alignment;          /* memory alignment for O_DIRECT buffers */
+};
+
+extern const BlockDriver bdrv_file;
+extern const BlockDriver bdrv_raw;
+extern const BlockDriver bdrv_qcow2;
+
+/* Resolve `backing` relative to the directory of `base` (unless absolute). */
+char *bdrv_path_combine(const char *base, const char *backing);
+/* Open a backing file for bs (sets bs->backing); called by format drivers' open or
+ * by bdrv_open after the driver filled bs->backing_file/backing_format. */
+int bdrv_open_backing(BlockDriverState *bs, int flags, Error **errp);
+/* Allocate memory suitable for I/O on bs (O_DIRECT-aligned). Free with qemu_vfree. */
+void *bdrv_blockalign(BlockDriverState *bs, size_t size);
+void *qemu_memalign(size_t align, size_t size);
+void qemu_vfree(void *ptr);
+
+#endif
