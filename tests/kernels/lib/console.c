@@ -1,6 +1,6 @@
 /*
  * console.c: COM1 output (PC16550D datasheet: LCR/DLAB divisor latch, LSR.THRE), a small
- * printf (%d %i %u %x %X %s %c %p %%, l/ll, width, '0' and '-' flags) and exit() through
+ * printf (%d %i %u %x %X %s %c %p %%, l/ll, width, '0' and '-' flags, %.Ns precision) and exit() through
  * QEMU's isa-debug-exit port (iobase 0xf4: writing v ends the VM with status (v << 1) | 1).
  */
 #include "libk.h"
@@ -125,9 +125,15 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
                 break;
             }
         }
-        int width = 0;
+        int width = 0, prec = -1;
         while (*fmt >= '0' && *fmt <= '9') {
             width = width * 10 + (*fmt++ - '0');
+        }
+        if (*fmt == '.') {
+            prec = 0;
+            for (fmt++; *fmt >= '0' && *fmt <= '9'; fmt++) {
+                prec = prec * 10 + (*fmt - '0');
+            }
         }
         int lng = 0;
         while (*fmt == 'l') {
@@ -162,12 +168,15 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             if (!s) {
                 s = "(null)";
             }
-            int len = (int)strlen(s);
+            int len = 0;
+            while (s[len] && (prec < 0 || len < prec)) {
+                len++;
+            }
             for (; !left && width > len; width--) {
                 out_c(&o, ' ');
             }
-            while (*s) {
-                out_c(&o, *s++);
+            for (int i = 0; i < len; i++) {
+                out_c(&o, s[i]);
             }
             for (; left && width > len; width--) {
                 out_c(&o, ' ');
