@@ -41,6 +41,8 @@ struct BlockDriver {
     int (*truncate)(BlockDriverState *bs, int64_t offset, bool exact, PreallocMode prealloc,
                     Error **errp);
     int64_t (*get_allocated_file_size)(BlockDriverState *bs);
+    /* Current length for nodes whose size changes under them (protocols). */
+    int64_t (*getlength)(BlockDriverState *bs);
     int (*block_status)(BlockDriverState *bs, int64_t offset, int64_t bytes, int64_t *pnum,
                         int64_t *map, BlockDriverState **file);
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
@@ -72,6 +74,10 @@ struct BlockDriverState {
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;
+
+/* Create (truncate) a plain file of `size` bytes with the given preallocation. */
+int file_create_with_size(const char *filename, int64_t size, PreallocMode prealloc,
+                          Error **errp);
 
 /* Resolve `backing` relative to the directory of `base` (unless absolute). */
 char *bdrv_path_combine(const char *base, const char *backing);

@@ -70,4 +70,9 @@ int chardev_deliver_input(Chardev *chr, const uint8_t *buf, int len);
 void chardev_deliver_event(Chardev *chr, ChardevEvent ev);
 void chardev_close_all(void);
 
+
+/* Mux and stdio controls used by the command line (-nographic). */
+void chardev_mux_set_focus(Chardev *chr, int idx);
+void chardev_stdio_set_signal(bool allow_signals);
+
 #endif

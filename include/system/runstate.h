@@ -53,6 +53,8 @@ void runstate_set(RunState s);
 
 void vm_start(void);
 void vm_stop(RunState state);
+/* Ask the main loop to stop the VM (safe from a vCPU thread). */
+void vm_stop_request(RunState state);
 
 /* Requests (any thread). */
 void system_shutdown_request(ShutdownCause cause);
