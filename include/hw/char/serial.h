@@ -5,6 +5,9 @@
 #ifndef HW_CHAR_SERIAL_H
 #define HW_CHAR_SERIAL_H
 
+/* First: its ClockType enum must precede <time.h>, whose CLOCK_REALTIME is a macro. */
+#include "system/timer.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,7 +15,6 @@
 #include "hw/vmstate.h"
 #include "system/chardev.h"
 #include "system/memory.h"
-#include "system/timer.h"
 
 #define UART_FIFO_LENGTH 16
 
