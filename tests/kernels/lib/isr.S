@@ -26,8 +26,24 @@ isr_common:
     pushl %esp
     call isr_dispatch
     addl $4, %esp
+    /*
+     * Return with popf + lret rather than iret. Both are exact for a same-privilege return
+     * with flat segments (SDM Vol. 2 IRET: no stack switch at CPL 0 -> CPL 0); the only
+     * difference is that POPF has no interrupt shadow, so a new interrupt may nest one frame
+     * before the lret, which is harmless. The reason: KVM's instruction emulator handles
+     * protected-mode IRET only in real mode, and a software-only /dev/kvm (as on the CI
+     * machines) emulates all CPL 0 code with it. Frame [EIP][CS][EFLAGS] becomes
+     * [EFLAGS][EIP][CS].
+     */
+    movl 40(%esp), %eax         /* EIP (after 32 bytes of pushal, vector, error code) */
+    movl 44(%esp), %ebx         /* CS */
+    movl 48(%esp), %ecx         /* EFLAGS */
+    movl %ecx, 40(%esp)
+    movl %eax, 44(%esp)
+    movl %ebx, 48(%esp)
     popal
     addl $8, %esp               /* vector and error code */
-    iret
+    popfl
+    lret
 
     .section .note.GNU-stack, "", @progbits
