@@ -9,6 +9,7 @@
 #define BLOCK_BLOCK_INT_H
 
 #include <limits.h>
+#include <inttypes.h>
 #include <glib.h>
 
 #include "block/block.h"

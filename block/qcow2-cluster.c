@@ -1,0 +1,752 @@
+/*
+ * qcow2 cluster mapping (qcow2 spec "Cluster mapping"): guest offset -> L1 entry
+ * -> L2 table -> host cluster; allocating writes with copy-on-write of the
+ * untouched part of a cluster from the old cluster or the backing file; zero
+ * clusters (v3); compressed clusters (read); discard; L1 table growth.
+ * Every entry read from the image is validated before use; a bad one marks the
+ * image corrupt instead of being followed.
+ */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <string.h>
+#include <zlib.h>
+
+static inline uint64_t l2_get(const void *table, int i)
+{
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)table + (size_t)i * 8, 8);
+    return GUINT64_FROM_BE(v);
+}
+
+static inline void l2_set(void *table, int i, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy((uint8_t *)table + (size_t)i * 8, &v, 8);
+}
+
+Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
+{
+    if (l2_entry & QCOW_OFLAG_COMPRESSED) {
+        return QCOW2_CLUSTER_COMPRESSED;
+    }
+    if ((l2_entry & QCOW_OFLAG_ZERO) && s->qcow_version >= 3) {
+        return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_ZERO_ALLOC
+                                              : QCOW2_CLUSTER_ZERO_PLAIN;
+    }
+    return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_NORMAL : QCOW2_CLUSTER_UNALLOCATED;
+}
+
+/* Validate an L2 entry of a standard cluster. */
+static int qcow2_check_l2_entry(BlockDriverState *bs, uint64_t l2_entry, int64_t guest_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2ClusterType t = qcow2_get_cluster_type(s, l2_entry);
+    if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
+        uint64_t host = l2_entry & L2E_OFFSET_MASK;
+        if (host & (s->cluster_size - 1)) {
+            return qcow2_signal_corruption(bs, "Cluster allocation offset %#" PRIx64
+                                           " unaligned (guest offset: %#" PRIx64 ")",
+                                           host, guest_offset);
+        }
+    }
+    return 0;
+}
+
+/* Pin the L2 table for guest offset; *table NULL when the L1 entry is empty. */
+static int qcow2_get_l2(BlockDriverState *bs, int64_t offset, void **table, uint64_t *l1_entry)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l1_index = qcow2_l1_index(s, offset);
+    *table = NULL;
+    *l1_entry = 0;
+    if (l1_index >= s->l1_size) {
+        return 0;
+    }
+    uint64_t e = s->l1_table[l1_index];
+    *l1_entry = e;
+    uint64_t l2_offset = e & L1E_OFFSET_MASK;
+    if (!l2_offset) {
+        return 0;
+    }
+    if (l2_offset & (s->cluster_size - 1)) {
+        return qcow2_signal_corruption(bs, "L2 table offset %#" PRIx64 " unaligned "
+                                       "(L1 index: %#" PRIx64 ")", l2_offset, l1_index);
+    }
+    if (l2_offset < (uint64_t)s->cluster_size) {
+        return qcow2_signal_corruption(bs, "L2 table offset %#" PRIx64 " overlaps the "
+                                       "image header (L1 index: %#" PRIx64 ")",
+                                       l2_offset, l1_index);
+    }
+    return qcow2_cache_get(bs, s->l2_cache, l2_offset, table, true);
+}
+
+int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
+                          uint64_t *host_offset, Qcow2ClusterType *type)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
+    int l2_index = qcow2_l2_index(s, offset);
+    /* Never cross the end of this L2 table. */
+    int64_t max = ((int64_t)(s->l2_size - l2_index) << s->cluster_bits) - in_cluster;
+    int64_t want = MIN(*bytes, max);
+    void *table;
+    uint64_t l1e;
+    *host_offset = 0;
+    int ret = qcow2_get_l2(bs, offset, &table, &l1e);
+    if (ret < 0) {
+        return ret;
+    }
+    if (!table) {
+        *type = QCOW2_CLUSTER_UNALLOCATED;
+        *bytes = want;
+        return 0;
+    }
+    uint64_t first = l2_get(table, l2_index);
+    Qcow2ClusterType t = qcow2_get_cluster_type(s, first);
+    ret = qcow2_check_l2_entry(bs, first, offset);
+    if (ret < 0) {
+        qcow2_cache_put(s->l2_cache, &table);
+        return ret;
+    }
+    int64_t n = MIN(want, s->cluster_size - in_cluster);
+    if (t != QCOW2_CLUSTER_COMPRESSED) {
+        uint64_t expect = first & L2E_OFFSET_MASK;
+        for (int i = l2_index + 1; n < want; i++) {
+            uint64_t e = l2_get(table, i);
+            if (qcow2_get_cluster_type(s, e) != t) {
+                break;
+            }
+            if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
+                expect += s->cluster_size;
+                if ((e & L2E_OFFSET_MASK) != expect) {
+                    break;
+                }
+            }
+            n = MIN(want, n + s->cluster_size);
+        }
+    }
+    *type = t;
+    if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
+        *host_offset = (first & L2E_OFFSET_MASK) + in_cluster;
+    } else if (t == QCOW2_CLUSTER_COMPRESSED) {
+        *host_offset = first;     /* the raw descriptor; callers parse it */
+    }
+    *bytes = n;
+    qcow2_cache_put(s->l2_cache, &table);
+    return 0;
+}
+
+int qcow2_decompress_cluster(BlockDriverState *bs, uint64_t l2_entry, uint8_t **out)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t coffset;
+    int64_t csize;
+    qcow2_parse_compressed(s, l2_entry, &coffset, &csize);
+    if (s->cluster_cache_offset == (int64_t)coffset) {
+        *out = s->cluster_cache;
+        return 0;
+    }
+    if (csize <= 0 || coffset > QCOW2_MAX_HOST_OFFSET) {
+        return qcow2_signal_corruption(bs, "Compressed cluster descriptor %#" PRIx64
+                                       " invalid", l2_entry);
+    }
+    int64_t file_len = bdrv_getlength(bs->file);
+    if (file_len < 0) {
+        return (int)file_len;
+    }
+    if ((int64_t)coffset >= file_len) {
+        return qcow2_signal_corruption(bs, "Compressed cluster at %#" PRIx64 " is beyond "
+                                       "the end of the image file", coffset);
+    }
+    /* The sector count may overshoot the file end (the last cluster of an image). */
+    csize = MIN(csize, file_len - (int64_t)coffset);
+    uint8_t *cbuf = g_malloc(csize);
+    int ret = bdrv_pread(bs->file, coffset, csize, cbuf, 0);
+    if (ret < 0) {
+        g_free(cbuf);
+        return ret;
+    }
+    if (!s->cluster_cache) {
+        s->cluster_cache = g_malloc(s->cluster_size);
+    }
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    /* Raw deflate with a 4 KiB window, as QEMU writes it. */
+    if (inflateInit2(&z, -12) != Z_OK) {
+        g_free(cbuf);
+        return -ENOMEM;
+    }
+    z.next_in = cbuf;
+    z.avail_in = csize;
+    z.next_out = s->cluster_cache;
+    z.avail_out = s->cluster_size;
+    int zr = inflate(&z, Z_FINISH);
+    bool ok = (zr == Z_STREAM_END || zr == Z_BUF_ERROR || zr == Z_OK) && z.avail_out == 0;
+    inflateEnd(&z);
+    g_free(cbuf);
+    if (!ok) {
+        s->cluster_cache_offset = -1;
+        return -EIO;
+    }
+    s->cluster_cache_offset = coffset;
+    *out = s->cluster_cache;
+    return 0;
+}
+
+int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t done = 0;
+    while (done < bytes) {
+        int64_t n = bytes - done;
+        uint64_t host;
+        Qcow2ClusterType type;
+        int ret = qcow2_get_host_offset(bs, offset + done, &n, &host, &type);
+        if (ret < 0) {
+            return ret;
+        }
+        IOVector sub;
+        switch (type) {
+        case QCOW2_CLUSTER_UNALLOCATED:
+            if (bs->backing) {
+                int64_t blen = bdrv_getlength(bs->backing);
+                int64_t from = offset + done;
+                int64_t avail = blen > from ? MIN(n, blen - from) : 0;
+                if (avail > 0) {
+                    iovec_init(&sub, qiov->niov);
+                    iovec_concat(&sub, qiov, done, avail);
+                    ret = bdrv_preadv(bs->backing, from, avail, &sub, 0);
+                    iovec_destroy(&sub);
+                    if (ret < 0) {
+                        return ret;
+                    }
+                }
+                if (avail < n) {
+                    iovec_memset(qiov, done + avail, 0, n - avail);
+                }
+            } else {
+                iovec_memset(qiov, done, 0, n);
+            }
+            break;
+        case QCOW2_CLUSTER_ZERO_PLAIN:
+        case QCOW2_CLUSTER_ZERO_ALLOC:
+            iovec_memset(qiov, done, 0, n);
+            break;
+        case QCOW2_CLUSTER_NORMAL:
+            iovec_init(&sub, qiov->niov);
+            iovec_concat(&sub, qiov, done, n);
+            ret = bdrv_preadv(bs->file, host, n, &sub, 0);
+            iovec_destroy(&sub);
+            if (ret < 0) {
+                return ret;
+            }
+            break;
+        case QCOW2_CLUSTER_COMPRESSED: {
+            uint8_t *data;
+            ret = qcow2_decompress_cluster(bs, host, &data);
+            if (ret < 0) {
+                return ret;
+            }
+            iovec_from_buf(qiov, done, data + qcow2_offset_into_cluster(s, offset + done), n);
+            break;
+        }
+        }
+        done += n;
+    }
+    return 0;
+}
+
+int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t be = GUINT64_TO_BE(s->l1_table[l1_index]);
+    int ret = qcow2_check_overlap(bs, s->l1_table_offset + (uint64_t)l1_index * 8, 8, false);
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_pwrite(bs->file, s->l1_table_offset + (uint64_t)l1_index * 8, 8, &be, 0);
+}
+
+int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (min_size <= s->l1_size) {
+        return 0;
+    }
+    uint64_t new_size = min_size;
+    if (!exact) {
+        uint64_t grown = s->l1_size ? s->l1_size + s->l1_size / 2 : 1;
+        new_size = MAX(min_size, grown);
+    }
+    if (new_size > QCOW2_MAX_L1_BYTES / 8) {
+        if (min_size > QCOW2_MAX_L1_BYTES / 8) {
+            return -EFBIG;
+        }
+        new_size = QCOW2_MAX_L1_BYTES / 8;
+    }
+    int64_t bytes = qcow2_align_up(new_size * 8, 512);
+    uint64_t *be = g_malloc0(bytes);
+    for (uint32_t i = 0; i < s->l1_size; i++) {
+        be[i] = GUINT64_TO_BE(s->l1_table[i]);
+    }
+    /* L2 tables referenced by the new table must be on disk before it goes live. */
+    int ret = qcow2_cache_flush(bs, s->l2_cache);
+    int64_t new_offset = ret < 0 ? ret : qcow2_alloc_clusters(bs, bytes);
+    if (new_offset < 0) {
+        g_free(be);
+        return (int)new_offset;
+    }
+    ret = qcow2_cache_flush(bs, s->refcount_cache);
+    if (ret == 0) {
+        ret = bdrv_pwrite_sync(bs->file, new_offset, bytes, be);
+    }
+    g_free(be);
+    if (ret == 0) {
+        uint8_t hdr[12];
+        uint32_t sz = GUINT32_TO_BE((uint32_t)new_size);
+        uint64_t off = GUINT64_TO_BE((uint64_t)new_offset);
+        memcpy(hdr, &sz, 4);
+        memcpy(hdr + 4, &off, 8);
+        ret = bdrv_pwrite_sync(bs->file, 36, 12, hdr);
+    }
+    if (ret < 0) {
+        qcow2_free_clusters(bs, new_offset, bytes, false);
+        return ret;
+    }
+    uint64_t old_offset = s->l1_table_offset;
+    int64_t old_bytes = (int64_t)s->l1_size * 8;
+    s->l1_table = g_renew(uint64_t, s->l1_table, new_size);
+    memset(s->l1_table + s->l1_size, 0, (new_size - s->l1_size) * 8);
+    s->l1_size = new_size;
+    s->l1_table_offset = new_offset;
+    if (old_bytes > 0) {
+        qcow2_free_clusters(bs, old_offset, old_bytes, false);
+    }
+    return 0;
+}
+
+/*
+ * Pin a writable L2 table (refcount 1, COPIED in L1) for guest offset, creating
+ * it or copying a shared one (internal snapshots) as needed.
+ */
+static int qcow2_get_l2_for_write(BlockDriverState *bs, int64_t offset, void **table)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l1_index = qcow2_l1_index(s, offset);
+    int ret;
+    if (l1_index >= s->l1_size) {
+        ret = qcow2_grow_l1_table(bs, l1_index + 1, false);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    uint64_t l1e;
+    ret = qcow2_get_l2(bs, offset, table, &l1e);
+    if (ret < 0) {
+        return ret;
+    }
+    if (*table && (l1e & QCOW_OFLAG_COPIED)) {
+        return 0;
+    }
+    /* New table: zeroed, or a copy of the shared one. */
+    uint8_t *copy = NULL;
+    uint64_t old_offset = l1e & L1E_OFFSET_MASK;
+    if (*table) {
+        copy = g_memdup2(*table, s->cluster_size);
+        qcow2_cache_put(s->l2_cache, table);
+    }
+    int64_t new_offset = qcow2_alloc_clusters(bs, s->cluster_size);
+    if (new_offset < 0) {
+        g_free(copy);
+        return (int)new_offset;
+    }
+    ret = qcow2_cache_get(bs, s->l2_cache, new_offset, table, false);
+    if (ret < 0) {
+        g_free(copy);
+        return ret;
+    }
+    if (copy) {
+        memcpy(*table, copy, s->cluster_size);
+        g_free(copy);
+    }
+    qcow2_cache_mark_dirty(s->l2_cache, *table);
+    /* The table (and the refcounts it depends on) reach the disk before L1 points to it. */
+    ret = qcow2_cache_flush(bs, s->l2_cache);
+    if (ret == 0) {
+        s->l1_table[l1_index] = (uint64_t)new_offset | QCOW_OFLAG_COPIED;
+        ret = qcow2_write_l1_entry(bs, l1_index);
+        if (ret < 0) {
+            s->l1_table[l1_index] = l1e;
+        }
+    }
+    if (ret < 0) {
+        qcow2_cache_put(s->l2_cache, table);
+        return ret;
+    }
+    if (old_offset) {
+        qcow2_cache_put(s->l2_cache, table);
+        qcow2_free_clusters(bs, old_offset, s->cluster_size, false);
+        return qcow2_get_l2(bs, offset, table, &l1e);
+    }
+    return 0;
+}
+
+/* Fill buf (len bytes at guest offset `offset`) with what the guest currently sees. */
+static int qcow2_read_old(BlockDriverState *bs, int64_t offset, int64_t len, uint8_t *buf)
+{
+    if (len <= 0) {
+        return 0;
+    }
+    IOVector q;
+    iovec_init_buf(&q, buf, len);
+    int ret = qcow2_co_preadv(bs, offset, len, &q);
+    iovec_destroy(&q);
+    return ret;
+}
+
+/*
+ * Write guest bytes [offset, offset+bytes) that lie within one L2 table, allocating
+ * clusters as needed.  Returns the number of bytes handled (>0) or -errno.
+ */
+static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                 IOVector *qiov, size_t qiov_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int l2_index = qcow2_l2_index(s, offset);
+    int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
+    int64_t max = ((int64_t)(s->l2_size - l2_index) << s->cluster_bits) - in_cluster;
+    bytes = MIN(bytes, max);
+    void *table;
+    int ret = qcow2_get_l2_for_write(bs, offset, &table);
+    if (ret < 0) {
+        return ret;
+    }
+    uint64_t first = l2_get(table, l2_index);
+    ret = qcow2_check_l2_entry(bs, first, offset);
+    if (ret < 0) {
+        qcow2_cache_put(s->l2_cache, &table);
+        return ret;
+    }
+    Qcow2ClusterType t = qcow2_get_cluster_type(s, first);
+    if (t == QCOW2_CLUSTER_NORMAL && (first & QCOW_OFLAG_COPIED)) {
+        /* In-place overwrite of a run of contiguous, unshared clusters. */
+        uint64_t host = first & L2E_OFFSET_MASK;
+        int64_t n = MIN(bytes, s->cluster_size - in_cluster);
+        for (int i = l2_index + 1; n < bytes; i++) {
+            uint64_t e = l2_get(table, i);
+            if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
+                !(e & QCOW_OFLAG_COPIED) ||
+                (e & L2E_OFFSET_MASK) != host + ((int64_t)(i - l2_index) << s->cluster_bits)) {
+                break;
+            }
+            n = MIN(bytes, n + s->cluster_size);
+        }
+        qcow2_cache_put(s->l2_cache, &table);
+        ret = qcow2_check_overlap(bs, host + in_cluster, n, true);
+        if (ret < 0) {
+            return ret;
+        }
+        IOVector sub;
+        iovec_init(&sub, qiov->niov);
+        iovec_concat(&sub, qiov, qiov_offset, n);
+        ret = bdrv_pwritev(bs->file, host + in_cluster, n, &sub, 0);
+        iovec_destroy(&sub);
+        return ret < 0 ? ret : n;
+    }
+
+    /* Allocating write: a run of clusters that all need a new host cluster. */
+    int64_t nclusters = 1;
+    int64_t total = in_cluster + bytes;
+    int64_t max_clusters = qcow2_size_to_clusters(s, total);
+    while (nclusters < max_clusters) {
+        uint64_t e = l2_get(table, l2_index + nclusters);
+        Qcow2ClusterType et = qcow2_get_cluster_type(s, e);
+        if (et == QCOW2_CLUSTER_NORMAL && (e & QCOW_OFLAG_COPIED)) {
+            break;
+        }
+        nclusters++;
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    int64_t run_end = MIN(total, nclusters << s->cluster_bits);   /* relative to cluster start */
+    int64_t n = run_end - in_cluster;                               /* guest bytes written */
+    int64_t cluster_start = offset - in_cluster;
+    int64_t tail_start = in_cluster + n;                            /* relative */
+    int64_t alloc_bytes = qcow2_align_up(tail_start, s->cluster_size);
+
+    int64_t host = qcow2_alloc_clusters(bs, alloc_bytes);
+    if (host < 0) {
+        return host;
+    }
+    ret = qcow2_check_overlap(bs, host, alloc_bytes, true);
+    if (ret < 0) {
+        return ret;
+    }
+    /* Copy-on-write: head [0, in_cluster) and tail [tail_start, alloc_bytes). */
+    uint8_t *head = NULL, *tail = NULL;
+    int64_t tail_len = alloc_bytes - tail_start;
+    if (in_cluster) {
+        head = bdrv_blockalign(bs, in_cluster);
+        ret = qcow2_read_old(bs, cluster_start, in_cluster, head);
+    }
+    if (ret == 0 && tail_len) {
+        tail = bdrv_blockalign(bs, tail_len);
+        int64_t tail_guest = cluster_start + tail_start;
+        int64_t readable = MIN(tail_len, MAX(0, bs->total_size - tail_guest));
+        memset(tail, 0, tail_len);
+        ret = qcow2_read_old(bs, tail_guest, readable, tail);
+    }
+    if (ret == 0) {
+        IOVector w;
+        iovec_init(&w, qiov->niov + 2);
+        if (head) {
+            iovec_add(&w, head, in_cluster);
+        }
+        iovec_concat(&w, qiov, qiov_offset, n);
+        if (tail) {
+            iovec_add(&w, tail, tail_len);
+        }
+        ret = bdrv_pwritev(bs->file, host, alloc_bytes, &w, 0);
+        iovec_destroy(&w);
+    }
+    if (head) {
+        qemu_vfree(head);
+    }
+    if (tail) {
+        qemu_vfree(tail);
+    }
+    if (ret < 0) {
+        qcow2_free_clusters(bs, host, alloc_bytes, false);
+        return ret;
+    }
+    /* Point the L2 entries at the new clusters, then drop the old ones. */
+    ret = qcow2_get_l2_for_write(bs, offset, &table);
+    if (ret < 0) {
+        return ret;
+    }
+    int64_t k = alloc_bytes >> s->cluster_bits;
+    uint64_t *old = g_new(uint64_t, k);
+    for (int64_t i = 0; i < k; i++) {
+        old[i] = l2_get(table, l2_index + i);
+        l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
+    }
+    qcow2_cache_mark_dirty(s->l2_cache, table);
+    qcow2_cache_put(s->l2_cache, &table);
+    for (int64_t i = 0; i < k; i++) {
+        qcow2_free_any_cluster(bs, old[i], false);
+    }
+    g_free(old);
+    return n;
+}
+
+int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                     bool compressed)
+{
+    int64_t done = 0;
+    while (done < bytes) {
+        int64_t n = qcow2_write_chunk(bs, offset + done, bytes - done, qiov, done);
+        if (n < 0) {
+            return (int)n;
+        }
+        done += n;
+    }
+    return 0;
+}
+
+/*
+ * Zero (v3 zero flag) or discard the whole clusters [offset, offset+bytes).
+ * Discarded clusters read as zeroes on v3 (zero flag where data or a backing file
+ * would otherwise show through), and fall through to the backing file on v2.
+ */
+static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                 bool zero, bool unmap)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool v3 = s->qcow_version >= 3;
+    while (bytes > 0) {
+        int l2_index = qcow2_l2_index(s, offset);
+        int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
+        void *table;
+        uint64_t l1e;
+        int ret = qcow2_get_l2(bs, offset, &table, &l1e);
+        if (ret < 0) {
+            return ret;
+        }
+        bool need_write = false;
+        if (table) {
+            for (int64_t i = 0; i < n && !need_write; i++) {
+                uint64_t e = l2_get(table, l2_index + i);
+                Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+                if (zero) {
+                    need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
+                                 !(t == QCOW2_CLUSTER_ZERO_ALLOC && !unmap);
+                } else {
+                    need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
+                                 (t != QCOW2_CLUSTER_UNALLOCATED || (v3 && bs->backing));
+                }
+            }
+            qcow2_cache_put(s->l2_cache, &table);
+        } else {
+            need_write = zero || (v3 && bs->backing);
+        }
+        if (need_write) {
+            ret = qcow2_get_l2_for_write(bs, offset, &table);
+            if (ret < 0) {
+                return ret;
+            }
+            uint64_t *old = g_new0(uint64_t, n);
+            for (int64_t i = 0; i < n; i++) {
+                uint64_t e = l2_get(table, l2_index + i);
+                Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+                bool allocated = t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC ||
+                                 t == QCOW2_CLUSTER_COMPRESSED;
+                uint64_t ne;
+                if (zero && !unmap && t != QCOW2_CLUSTER_COMPRESSED && allocated &&
+                    (e & QCOW_OFLAG_COPIED)) {
+                    /* Keep the allocation, just mark it as reading zeroes. */
+                    ne = (e & (L2E_OFFSET_MASK | QCOW_OFLAG_COPIED)) | QCOW_OFLAG_ZERO;
+                    e = 0;
+                } else if (zero) {
+                    ne = QCOW_OFLAG_ZERO;
+                } else if (v3 && (bs->backing || allocated || t == QCOW2_CLUSTER_ZERO_PLAIN)) {
+                    ne = QCOW_OFLAG_ZERO;
+                } else {
+                    ne = 0;
+                }
+                old[i] = allocated ? e : 0;
+                l2_set(table, l2_index + i, ne);
+            }
+            qcow2_cache_mark_dirty(s->l2_cache, table);
+            qcow2_cache_put(s->l2_cache, &table);
+            for (int64_t i = 0; i < n; i++) {
+                if (old[i]) {
+                    qcow2_free_any_cluster(bs, old[i], !zero || unmap);
+                }
+            }
+            g_free(old);
+        }
+        offset += n << s->cluster_bits;
+        bytes -= n << s->cluster_bits;
+    }
+    return 0;
+}
+
+static int qcow2_write_zero_buf(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    if (bytes <= 0) {
+        return 0;
+    }
+    uint8_t *z = g_malloc0(bytes);
+    IOVector q;
+    iovec_init_buf(&q, z, bytes);
+    int ret = qcow2_co_pwritev(bs, offset, bytes, &q, false);
+    iovec_destroy(&q);
+    g_free(z);
+    return ret;
+}
+
+int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (s->qcow_version < 3) {
+        return -ENOTSUP;
+    }
+    int64_t end = offset + bytes;
+    int64_t cstart = qcow2_align_up(offset, s->cluster_size);
+    /* The last guest cluster may be partial: covering up to the disk end is whole. */
+    int64_t cend = end == bs->total_size ? qcow2_align_up(end, s->cluster_size)
+                                         : qcow2_start_of_cluster(s, end);
+    if (cend <= cstart) {
+        return qcow2_write_zero_buf(bs, offset, bytes);
+    }
+    int ret = qcow2_write_zero_buf(bs, offset, cstart - offset);
+    if (ret == 0) {
+        ret = qcow2_zero_or_discard(bs, cstart, cend - cstart, true, flags & BDRV_REQ_MAY_UNMAP);
+    }
+    if (ret == 0 && cend < end) {
+        ret = qcow2_write_zero_buf(bs, cend, end - cend);
+    }
+    return ret;
+}
+
+int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t end = offset + bytes;
+    int64_t start = qcow2_align_up(offset, s->cluster_size);
+    end = end == bs->total_size ? qcow2_align_up(end, s->cluster_size)
+                                : qcow2_start_of_cluster(s, end);
+    if (end <= start) {
+        return 0;
+    }
+    return qcow2_zero_or_discard(bs, start, end - start, false, true);
+}
+
+int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new_length,
+                               PreallocMode mode)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t start = qcow2_start_of_cluster(s, offset);
+    while (start < new_length) {
+        int l2_index = qcow2_l2_index(s, start);
+        int64_t n = MIN(qcow2_size_to_clusters(s, new_length - start), s->l2_size - l2_index);
+        void *table;
+        int ret = qcow2_get_l2_for_write(bs, start, &table);
+        if (ret < 0) {
+            return ret;
+        }
+        int64_t todo = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (qcow2_get_cluster_type(s, l2_get(table, l2_index + i)) == QCOW2_CLUSTER_UNALLOCATED) {
+                todo++;
+            } else {
+                break;
+            }
+        }
+        qcow2_cache_put(s->l2_cache, &table);
+        if (todo == 0) {
+            start += s->cluster_size;
+            continue;
+        }
+        int64_t host = qcow2_alloc_clusters(bs, todo << s->cluster_bits);
+        if (host < 0) {
+            return (int)host;
+        }
+        if (mode == PREALLOC_MODE_FALLOC || mode == PREALLOC_MODE_FULL) {
+            Error *err = NULL;
+            int64_t flen = bdrv_getlength(bs->file);
+            int64_t want = host + (todo << s->cluster_bits);
+            if (flen < want) {
+                ret = bdrv_truncate(bs->file, want, false, mode, &err);
+                if (ret < 0) {
+                    error_free(err);
+                    return ret;
+                }
+            }
+        }
+        ret = qcow2_get_l2_for_write(bs, start, &table);
+        if (ret < 0) {
+            return ret;
+        }
+        for (int64_t i = 0; i < todo; i++) {
+            l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) |
+                                        QCOW_OFLAG_COPIED);
+        }
+        qcow2_cache_mark_dirty(s->l2_cache, table);
+        qcow2_cache_put(s->l2_cache, &table);
+        start += todo << s->cluster_bits;
+    }
+    /* Make sure the file covers every allocated cluster (reads past EOF are zero
+     * anyway, but qemu-img check wants the clusters inside the file). */
+    int64_t flen = bdrv_getlength(bs->file);
+    int64_t end = (s->free_cluster_index) << s->cluster_bits;
+    if (flen >= 0 && flen < end) {
+        Error *err = NULL;
+        int ret = bdrv_truncate(bs->file, end, false, PREALLOC_MODE_OFF, &err);
+        if (ret < 0) {
+            error_free(err);
+            return ret;
+        }
+    }
+    return 0;
+}

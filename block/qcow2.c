@@ -1,0 +1,892 @@
+/*
+ * qcow2 format driver: header parsing and validation (qcow2 spec "Header",
+ * "Header extensions", "Feature name table"), header rewrite, dirty and corrupt
+ * bits, metadata overlap checks, and the BlockDriver callbacks.
+ * Everything in the header comes from an untrusted file: sizes and offsets are
+ * range-checked before any allocation or read they would drive.
+ */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define QCOW2_DEFAULT_L2_CACHE_BYTES (32 * 1024 * 1024)
+
+static const struct {
+    uint8_t type;
+    uint8_t bit;
+    const char *name;
+} qcow2_feature_names[] = {
+    { 0, 0, "dirty bit" },
+    { 0, 1, "corrupt bit" },
+    { 0, 2, "external data file" },
+    { 0, 3, "compression type" },
+    { 0, 4, "extended L2 entries" },
+    { 1, 0, "lazy refcounts" },
+    { 2, 0, "bitmaps" },
+    { 2, 1, "raw external data" },
+};
+
+static inline uint32_t be32_at(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return GUINT32_FROM_BE(v);
+}
+
+static inline uint64_t be64_at(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return GUINT64_FROM_BE(v);
+}
+
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, 4);
+}
+
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, 8);
+}
+
+static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
+{
+    if (buf_size >= 8 && be32_at(buf) == QCOW_MAGIC && be32_at(buf + 4) >= 2) {
+        return 100;
+    }
+    return 0;
+}
+
+int64_t qcow2_size_to_l1(BDRVQcow2State *s, int64_t size)
+{
+    int shift = s->cluster_bits + s->l2_bits;
+    return (size + (1LL << shift) - 1) >> shift;
+}
+
+int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+{
+    BDRVQcow2State *s = bs->opaque;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (!s->corrupt_reported) {
+        if (!bs->read_only) {
+            fprintf(stderr, "%s: qcow2: Marking image as corrupt: %s; further corruption "
+                    "events will be suppressed\n", error_get_progname(), msg);
+            s->incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
+            qcow2_update_header(bs);
+        } else {
+            fprintf(stderr, "%s: qcow2: Image is corrupt: %s; further non-fatal corruption "
+                    "events will be suppressed\n", error_get_progname(), msg);
+        }
+        s->corrupt_reported = true;
+    }
+    g_free(msg);
+    return -EIO;
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
+}
+
+int qcow2_check_overlap(BlockDriverState *bs, int64_t offset, int64_t size, bool data)
+{
+    BDRVQcow2State *s = bs->opaque;
+    const char *what = NULL;
+    if (ranges_overlap(offset, size, 0, s->cluster_size)) {
+        what = "qcow2_header";
+    } else if (data && ranges_overlap(offset, size, s->l1_table_offset,
+                                      (uint64_t)s->l1_size * 8)) {
+        what = "active L1 table";
+    } else if (ranges_overlap(offset, size, s->refcount_table_offset,
+                              (uint64_t)s->refcount_table_size * 8)) {
+        what = "refcount table";
+    } else if (ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
+        what = "snapshot table";
+    } else if (data && qcow2_cache_contains_range(s->l2_cache, offset, size)) {
+        what = "active L2 table";
+    } else if (qcow2_cache_contains_range(s->refcount_cache, offset, size)) {
+        what = "refcount block";
+    } else if (data) {
+        for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+            if (ranges_overlap(offset, size, s->snapshots[i].l1_table_offset,
+                               (uint64_t)s->snapshots[i].l1_size * 8)) {
+                what = "inactive L1 table";
+                break;
+            }
+        }
+    }
+    if (!what) {
+        return 0;
+    }
+    return qcow2_signal_corruption(bs, "Preventing invalid write on metadata (overlaps with "
+                                   "%s)", what);
+}
+
+/* Rewrite the header cluster: fixed fields, extensions, backing file name. */
+int qcow2_update_header(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    size_t len = s->cluster_size;
+    uint8_t *buf = g_malloc0(len);
+    size_t hlen = s->qcow_version >= 3 ? MAX(s->header_length, QCOW2_DEFAULT_HEADER_LENGTH)
+                                       : QCOW2_V2_HEADER_SIZE;
+    put_be32(buf, QCOW_MAGIC);
+    put_be32(buf + 4, s->qcow_version);
+    put_be32(buf + 20, s->cluster_bits);
+    put_be64(buf + 24, bs->total_size);
+    put_be32(buf + 32, 0);
+    put_be32(buf + 36, s->l1_size);
+    put_be64(buf + 40, s->l1_table_offset);
+    put_be64(buf + 48, s->refcount_table_offset);
+    put_be32(buf + 56, (uint32_t)(((uint64_t)s->refcount_table_size * 8) >> s->cluster_bits));
+    put_be32(buf + 60, s->nb_snapshots);
+    put_be64(buf + 64, s->snapshots_offset);
+    if (s->qcow_version >= 3) {
+        put_be64(buf + 72, s->incompatible_features);
+        put_be64(buf + 80, s->compatible_features);
+        put_be64(buf + 88, s->autoclear_features);
+        put_be32(buf + 96, s->refcount_order);
+        put_be32(buf + 100, (uint32_t)hlen);
+        buf[104] = s->compression_type;
+    } else if (s->incompatible_features & ~0ULL) {
+        /* v2 cannot store feature bits: the dirty/corrupt bits are simply lost. */
+    }
+    size_t pos = hlen;
+    int ret = -EINVAL;
+#define EXT_ROOM(n) (pos + 8 + (((n) + 7) & ~(size_t)7) + 8 <= len)
+    if (bs->backing_format[0] && bs->backing_file[0]) {
+        size_t n = strlen(bs->backing_format);
+        if (!EXT_ROOM(n)) {
+            goto out;
+        }
+        put_be32(buf + pos, QCOW2_EXT_BACKING_FORMAT);
+        put_be32(buf + pos + 4, n);
+        memcpy(buf + pos + 8, bs->backing_format, n);
+        pos += 8 + ((n + 7) & ~(size_t)7);
+    }
+    size_t bf_len = strlen(bs->backing_file);
+    if (s->qcow_version >= 3) {
+        size_t n = G_N_ELEMENTS(qcow2_feature_names) * 48;
+        /* Optional: only when it fits together with the backing file name. */
+        if (pos + 8 + n + 8 + bf_len <= len) {
+            put_be32(buf + pos, QCOW2_EXT_FEATURE_TABLE);
+            put_be32(buf + pos + 4, n);
+            for (size_t i = 0; i < G_N_ELEMENTS(qcow2_feature_names); i++) {
+                uint8_t *e = buf + pos + 8 + i * 48;
+                e[0] = qcow2_feature_names[i].type;
+                e[1] = qcow2_feature_names[i].bit;
+                strncpy((char *)e + 2, qcow2_feature_names[i].name, 46);
+            }
+            pos += 8 + n;
+        }
+    }
+    for (guint i = 0; s->unknown_exts && i < s->unknown_exts->len; i++) {
+        Qcow2UnknownExt *u = &g_array_index(s->unknown_exts, Qcow2UnknownExt, i);
+        if (!EXT_ROOM(u->len)) {
+            goto out;
+        }
+        put_be32(buf + pos, u->magic);
+        put_be32(buf + pos + 4, u->len);
+        memcpy(buf + pos + 8, u->data, u->len);
+        pos += 8 + ((u->len + 7) & ~(size_t)7);
+    }
+#undef EXT_ROOM
+    if (pos + 8 > len) {
+        goto out;
+    }
+    put_be32(buf + pos, QCOW2_EXT_END);
+    put_be32(buf + pos + 4, 0);
+    pos += 8;
+    if (bf_len) {
+        if (pos + bf_len > len) {
+            goto out;
+        }
+        memcpy(buf + pos, bs->backing_file, bf_len);
+        put_be64(buf + 8, pos);
+        put_be32(buf + 16, bf_len);
+        pos += bf_len;
+    }
+    ret = bdrv_pwrite(bs->file, 0, len, buf, 0);
+out:
+    g_free(buf);
+    return ret;
+}
+
+int qcow2_mark_dirty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (s->qcow_version < 3 || (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        return 0;
+    }
+    int ret = bdrv_flush(bs->file);
+    if (ret < 0) {
+        return ret;
+    }
+    uint8_t b[8];
+    put_be64(b, s->incompatible_features | QCOW2_INCOMPAT_DIRTY);
+    ret = bdrv_pwrite_sync(bs->file, 72, 8, b);
+    if (ret == 0) {
+        s->incompatible_features |= QCOW2_INCOMPAT_DIRTY;
+    }
+    return ret;
+}
+
+int qcow2_mark_clean(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (!(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        return 0;
+    }
+    int ret = qcow2_flush_caches(bs);
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    uint8_t b[8];
+    put_be64(b, s->incompatible_features & ~QCOW2_INCOMPAT_DIRTY);
+    ret = bdrv_pwrite_sync(bs->file, 72, 8, b);
+    if (ret == 0) {
+        s->incompatible_features &= ~QCOW2_INCOMPAT_DIRTY;
+    }
+    return ret;
+}
+
+static void qcow2_report_unsupported(const uint8_t *table, size_t table_len, uint64_t mask,
+                                     Error **errp)
+{
+    GString *names = g_string_new(NULL);
+    for (int bit = 0; bit < 64; bit++) {
+        if (!(mask & (1ULL << bit))) {
+            continue;
+        }
+        const char *name = NULL;
+        char nbuf[47];
+        for (size_t i = 0; table && i + 48 <= table_len; i += 48) {
+            if (table[i] == 0 && table[i + 1] == bit) {
+                memcpy(nbuf, table + i + 2, 46);
+                nbuf[46] = 0;
+                name = nbuf;
+                break;
+            }
+        }
+        if (names->len) {
+            g_string_append(names, ", ");
+        }
+        if (name) {
+            g_string_append(names, name);
+        } else {
+            g_string_append_printf(names, "Unknown incompatible feature: %" PRIx64,
+                                   (uint64_t)1 << bit);
+        }
+    }
+    error_setg(errp, "Unsupported qcow2 feature(s): %s", names->str);
+    g_string_free(names, true);
+}
+
+/* Parse header extensions in [start, end) of the header cluster. */
+static int qcow2_read_extensions(BlockDriverState *bs, const uint8_t *buf, size_t start,
+                                 size_t end, const uint8_t **feature_table,
+                                 size_t *feature_table_len, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    size_t pos = start;
+    while (pos + 8 <= end) {
+        uint32_t magic = be32_at(buf + pos);
+        uint32_t len = be32_at(buf + pos + 4);
+        pos += 8;
+        if (magic == QCOW2_EXT_END) {
+            return 0;
+        }
+        if (len > end - pos) {
+            error_setg(errp, "Header extension too large");
+            return -EINVAL;
+        }
+        switch (magic) {
+        case QCOW2_EXT_BACKING_FORMAT:
+            if (len >= sizeof(bs->backing_format)) {
+                error_setg(errp, "ERROR: ext_backing_format: len=%u too large (>=%zu)",
+                           len, sizeof(bs->backing_format));
+                return -EINVAL;
+            }
+            memcpy(bs->backing_format, buf + pos, len);
+            bs->backing_format[len] = 0;
+            break;
+        case QCOW2_EXT_FEATURE_TABLE:
+            *feature_table = buf + pos;
+            *feature_table_len = len;
+            break;
+        case QCOW2_EXT_CRYPTO:
+            error_setg(errp, "Encrypted images are not supported");
+            return -ENOTSUP;
+        case QCOW2_EXT_DATA_FILE:
+            error_setg(errp, "External data files are not supported");
+            return -ENOTSUP;
+        default: {
+            /* Unknown or not interpreted (bitmaps): keep it for header rewrites. */
+            Qcow2UnknownExt u = { magic, len, g_memdup2(buf + pos, len) };
+            g_array_append_val(s->unknown_exts, u);
+            break;
+        }
+        }
+        pos += (len + 7) & ~(size_t)7;
+    }
+    return 0;
+}
+
+static int qcow2_validate_table(BlockDriverState *bs, uint64_t offset, uint64_t entries,
+                                size_t entry_len, uint64_t max_bytes, const char *name,
+                                Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (entries > max_bytes / entry_len) {
+        error_setg(errp, "%s too large", name);
+        return -EFBIG;
+    }
+    if (offset & (s->cluster_size - 1)) {
+        error_setg(errp, "%s offset invalid", name);
+        return -EINVAL;
+    }
+    int64_t flen = bdrv_getlength(bs->file);
+    if (entries && (offset > QCOW2_MAX_HOST_OFFSET ||
+                    (flen >= 0 && offset + entries * entry_len > (uint64_t)flen))) {
+        error_setg(errp, "%s is beyond the end of the image file", name);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void qcow2_free_state(BDRVQcow2State *s)
+{
+    qcow2_cache_destroy(s->l2_cache);
+    qcow2_cache_destroy(s->refcount_cache);
+    s->l2_cache = s->refcount_cache = NULL;
+    g_free(s->l1_table);
+    g_free(s->refcount_table);
+    s->l1_table = s->refcount_table = NULL;
+    qcow2_free_snapshots(s);
+    if (s->unknown_exts) {
+        for (guint i = 0; i < s->unknown_exts->len; i++) {
+            g_free(g_array_index(s->unknown_exts, Qcow2UnknownExt, i).data);
+        }
+        g_array_free(s->unknown_exts, true);
+        s->unknown_exts = NULL;
+    }
+    g_free(s->cluster_cache);
+    s->cluster_cache = NULL;
+}
+
+static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+    g_mutex_init(&s->lock);
+    s->unknown_exts = g_array_new(false, true, sizeof(Qcow2UnknownExt));
+    s->cluster_cache_offset = -1;
+
+    uint8_t hdr[QCOW2_V3_HEADER_SIZE + 8];
+    memset(hdr, 0, sizeof(hdr));
+    int64_t flen = bdrv_getlength(bs->file);
+    if (flen < 0) {
+        error_setg_errno(errp, (int)-flen, "Could not get image size");
+        return (int)flen;
+    }
+    if (flen < QCOW2_V2_HEADER_SIZE) {
+        error_setg(errp, "Image is not in qcow2 format");
+        return -EINVAL;
+    }
+    ret = bdrv_pread(bs->file, 0, MIN((int64_t)sizeof(hdr), flen), hdr, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not read qcow2 header");
+        return ret;
+    }
+    if (be32_at(hdr) != QCOW_MAGIC) {
+        error_setg(errp, "Image is not in qcow2 format");
+        return -EINVAL;
+    }
+    s->qcow_version = be32_at(hdr + 4);
+    if (s->qcow_version < 2 || s->qcow_version > 3) {
+        error_setg(errp, "Unsupported qcow2 version %d", s->qcow_version);
+        return -ENOTSUP;
+    }
+    s->cluster_bits = be32_at(hdr + 20);
+    if (s->cluster_bits < QCOW2_MIN_CLUSTER_BITS || s->cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
+        error_setg(errp, "Unsupported cluster size: 2^%u", (unsigned)s->cluster_bits);
+        return -EINVAL;
+    }
+    s->cluster_size = 1LL << s->cluster_bits;
+    s->l2_bits = s->cluster_bits - 3;
+    s->l2_size = 1LL << s->l2_bits;
+    s->csize_shift = 62 - (s->cluster_bits - 8);
+    s->csize_mask = (1ULL << (s->cluster_bits - 8)) - 1;
+    s->cluster_offset_mask = (1ULL << s->csize_shift) - 1;
+
+    if (s->qcow_version == 2) {
+        s->refcount_order = 4;
+        s->header_length = QCOW2_V2_HEADER_SIZE;
+    } else {
+        s->incompatible_features = be64_at(hdr + 72);
+        s->compatible_features = be64_at(hdr + 80);
+        s->autoclear_features = be64_at(hdr + 88);
+        s->refcount_order = be32_at(hdr + 96);
+        s->header_length = be32_at(hdr + 100);
+        if (s->header_length < QCOW2_V3_HEADER_SIZE) {
+            error_setg(errp, "qcow2 header too short");
+            return -EINVAL;
+        }
+        if (s->header_length > s->cluster_size) {
+            error_setg(errp, "qcow2 header exceeds cluster size");
+            return -EINVAL;
+        }
+        if (s->header_length > QCOW2_V3_HEADER_SIZE) {
+            s->compression_type = hdr[104];
+        }
+    }
+    if (s->refcount_order > 6) {
+        error_setg(errp, "Reference count entry width too large; may not exceed 64 bits");
+        return -EINVAL;
+    }
+    s->refcount_bits = 1 << s->refcount_order;
+    s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ULL << s->refcount_bits) - 1;
+    s->refcount_block_bits = s->cluster_bits + 3 - s->refcount_order;
+
+    uint8_t *cluster0 = g_malloc0(s->cluster_size);
+    ret = bdrv_pread(bs->file, 0, MIN(s->cluster_size, flen), cluster0, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not read qcow2 header");
+        goto fail;
+    }
+    const uint8_t *feature_table = NULL;
+    size_t feature_table_len = 0;
+    uint64_t backing_offset = be64_at(hdr + 8);
+    uint32_t backing_size = be32_at(hdr + 16);
+    size_t ext_end = backing_offset ? MIN(backing_offset, (uint64_t)s->cluster_size)
+                                    : (size_t)s->cluster_size;
+    ret = qcow2_read_extensions(bs, cluster0, s->header_length, ext_end, &feature_table,
+                                &feature_table_len, errp);
+    if (ret < 0) {
+        goto fail;
+    }
+    uint64_t unsupported = s->incompatible_features & ~QCOW2_INCOMPAT_KNOWN;
+    if (unsupported) {
+        qcow2_report_unsupported(feature_table, feature_table_len, unsupported, errp);
+        ret = -ENOTSUP;
+        goto fail;
+    }
+    if (s->compression_type != 0) {
+        error_setg(errp, "Unsupported compression type '%u'", s->compression_type);
+        ret = -ENOTSUP;
+        goto fail;
+    }
+    if ((s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) && (flags & BDRV_O_RDWR) &&
+        !(flags & BDRV_O_CHECK)) {
+        error_setg(errp, "qcow2: Image is corrupt; cannot be opened read/write");
+        ret = -EACCES;
+        goto fail;
+    }
+    if (be32_at(hdr + 32) != 0) {
+        error_setg(errp, "Encrypted images are not supported");
+        ret = -ENOTSUP;
+        goto fail;
+    }
+    if (backing_offset) {
+        if (backing_size > QCOW2_MAX_BACKING_NAME || backing_size >= sizeof(bs->backing_file)) {
+            error_setg(errp, "Backing file name too long");
+            ret = -EINVAL;
+            goto fail;
+        }
+        if (backing_offset > (uint64_t)s->cluster_size ||
+            backing_size > s->cluster_size - backing_offset) {
+            error_setg(errp, "Backing file name is outside the header cluster");
+            ret = -EINVAL;
+            goto fail;
+        }
+        memcpy(bs->backing_file, cluster0 + backing_offset, backing_size);
+        bs->backing_file[backing_size] = 0;
+    }
+
+    bs->total_size = (int64_t)be64_at(hdr + 24);
+    if (bs->total_size < 0) {
+        error_setg(errp, "Image size too large");
+        ret = -EFBIG;
+        goto fail;
+    }
+    s->l1_size = be32_at(hdr + 36);
+    s->l1_table_offset = be64_at(hdr + 40);
+    if (s->l1_size > QCOW2_MAX_L1_BYTES / 8) {
+        error_setg(errp, "Active L1 table too large");
+        ret = -EFBIG;
+        goto fail;
+    }
+    if ((uint64_t)qcow2_size_to_l1(s, bs->total_size) > s->l1_size) {
+        error_setg(errp, "L1 table is too small");
+        ret = -EINVAL;
+        goto fail;
+    }
+    ret = qcow2_validate_table(bs, s->l1_table_offset, s->l1_size, 8, QCOW2_MAX_L1_BYTES,
+                               "Active L1 table", errp);
+    if (ret < 0) {
+        goto fail;
+    }
+    s->refcount_table_offset = be64_at(hdr + 48);
+    uint64_t rt_clusters = be32_at(hdr + 56);
+    if (rt_clusters > (uint64_t)QCOW2_MAX_REFTABLE_BYTES >> s->cluster_bits) {
+        error_setg(errp, "Reference count table too large");
+        ret = -EINVAL;
+        goto fail;
+    }
+    if (rt_clusters == 0) {
+        error_setg(errp, "Image does not contain a reference count table");
+        ret = -EINVAL;
+        goto fail;
+    }
+    s->refcount_table_size = (rt_clusters << s->cluster_bits) / 8;
+    ret = qcow2_validate_table(bs, s->refcount_table_offset, s->refcount_table_size, 8,
+                               QCOW2_MAX_REFTABLE_BYTES, "Reference count table", errp);
+    if (ret < 0) {
+        goto fail;
+    }
+    if (ranges_overlap(s->refcount_table_offset, rt_clusters << s->cluster_bits, 0,
+                       s->cluster_size)) {
+        error_setg(errp, "Reference count table overlaps with the image header");
+        ret = -EINVAL;
+        goto fail;
+    }
+    if (ranges_overlap(s->refcount_table_offset, rt_clusters << s->cluster_bits,
+                       s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
+        error_setg(errp, "Reference count table overlaps with the active L1 table");
+        ret = -EINVAL;
+        goto fail;
+    }
+    if (s->l1_size && ranges_overlap(s->l1_table_offset, (uint64_t)s->l1_size * 8, 0,
+                                     s->cluster_size)) {
+        error_setg(errp, "Active L1 table overlaps with the image header");
+        ret = -EINVAL;
+        goto fail;
+    }
+    s->nb_snapshots = be32_at(hdr + 60);
+    s->snapshots_offset = be64_at(hdr + 64);
+
+    /* Caches: enough L2 tables to map the whole disk, up to 32 MiB. */
+    int64_t l2_tables = qcow2_size_to_l1(s, bs->total_size) + 1;
+    Error *local_err = NULL;
+    uint64_t l2_cache_bytes = opts_get_size(options, "l2-cache-size", 0, &local_err);
+    if (local_err) {
+        error_propagate(errp, local_err);
+        ret = -EINVAL;
+        goto fail;
+    }
+    int64_t n_l2 = l2_cache_bytes ? (int64_t)(l2_cache_bytes >> s->cluster_bits)
+                                  : MIN(l2_tables, QCOW2_DEFAULT_L2_CACHE_BYTES >> s->cluster_bits);
+    n_l2 = MAX(n_l2, 2);
+    n_l2 = MIN(n_l2, 65536);
+    s->l2_cache = qcow2_cache_create(bs, (int)n_l2, true);
+    s->refcount_cache = qcow2_cache_create(bs, (int)MAX(4, MIN(n_l2 / 4, 1024)), false);
+
+    s->l1_table = g_new0(uint64_t, s->l1_size ? s->l1_size : 1);
+    if (s->l1_size) {
+        ret = bdrv_pread(bs->file, s->l1_table_offset, (int64_t)s->l1_size * 8, s->l1_table, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not read L1 table");
+            goto fail;
+        }
+        for (uint32_t i = 0; i < s->l1_size; i++) {
+            s->l1_table[i] = GUINT64_FROM_BE(s->l1_table[i]);
+        }
+    }
+    ret = qcow2_refcount_init(bs, errp);
+    if (ret < 0) {
+        goto fail;
+    }
+    ret = qcow2_read_snapshots(bs, errp);
+    if (ret < 0) {
+        goto fail;
+    }
+    g_free(cluster0);
+    cluster0 = NULL;
+
+    if ((s->incompatible_features & QCOW2_INCOMPAT_DIRTY) && (flags & BDRV_O_RDWR) &&
+        !(flags & BDRV_O_CHECK)) {
+        /* Refcounts may be stale (lazy refcounts, crash): repair before writing. */
+        BdrvCheckResult res;
+        memset(&res, 0, sizeof(res));
+        ret = qcow2_check_refcounts(bs, &res, BDRV_FIX_ERRORS | BDRV_FIX_LEAKS);
+        if (ret < 0 || res.corruptions > res.corruptions_fixed || res.check_errors) {
+            error_setg(errp, "Could not repair dirty image");
+            ret = ret < 0 ? ret : -EIO;
+            goto fail;
+        }
+        ret = qcow2_mark_clean(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not update qcow2 header");
+            goto fail;
+        }
+    }
+    if (flags & BDRV_O_RDWR && !(flags & BDRV_O_CHECK) && s->autoclear_features) {
+        /* We do not maintain the autoclear features (bitmaps): clear them as the spec says. */
+        s->autoclear_features = 0;
+        ret = qcow2_update_header(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not update qcow2 header");
+            goto fail;
+        }
+    }
+    bs->request_alignment = 1;
+    return 0;
+
+fail:
+    g_free(cluster0);
+    qcow2_free_state(s);
+    g_mutex_clear(&s->lock);
+    return ret;
+}
+
+static void qcow2_close(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (!bs->read_only) {
+        qcow2_flush_caches(bs);
+        bdrv_flush(bs->file);
+    }
+    qcow2_free_state(s);
+    g_mutex_clear(&s->lock);
+}
+
+static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                        int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_co_preadv(bs, offset, bytes, qiov);
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int qcow2_writable(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {
+        return -EIO;
+    }
+    return 0;
+}
+
+static int qcow2_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                         int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_writable(bs);
+    if (ret == 0) {
+        ret = qcow2_co_pwritev(bs, offset, bytes, qiov, flags & BDRV_REQ_WRITE_COMPRESSED);
+    }
+    g_mutex_unlock(&s->lock);
+    if (ret == 0 && (flags & BDRV_REQ_FUA)) {
+        ret = bdrv_flush(bs);
+    }
+    return ret;
+}
+
+static int qcow2_pwrite_zeroes(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_writable(bs);
+    if (ret == 0) {
+        ret = qcow2_cluster_zeroize(bs, offset, bytes, flags);
+    }
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int qcow2_pdiscard(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_writable(bs);
+    if (ret == 0) {
+        ret = qcow2_cluster_discard(bs, offset, bytes);
+    }
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int qcow2_flush(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_flush_caches(bs);
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int qcow2_truncate(BlockDriverState *bs, int64_t offset, bool exact, PreallocMode prealloc,
+                          Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+    g_mutex_lock(&s->lock);
+    if (offset < bs->total_size) {
+        if (s->nb_snapshots) {
+            error_setg(errp, "Can't resize an image which has snapshots");
+            ret = -ENOTSUP;
+            goto out;
+        }
+        /* Free everything past the new end, then shrink. */
+        int64_t start = qcow2_align_up(offset, s->cluster_size);
+        int64_t old_end = qcow2_align_up(bs->total_size, s->cluster_size);
+        if (old_end > start) {
+            int64_t saved = bs->total_size;
+            bs->total_size = old_end;
+            ret = qcow2_cluster_discard(bs, start, old_end - start);
+            bs->total_size = saved;
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to discard cropped clusters");
+                goto out;
+            }
+        }
+    } else if (offset > bs->total_size) {
+        ret = qcow2_grow_l1_table(bs, qcow2_size_to_l1(s, offset), true);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to grow the L1 table");
+            goto out;
+        }
+    }
+    int64_t old_size = bs->total_size;
+    if (offset > old_size && prealloc != PREALLOC_MODE_OFF) {
+        bs->total_size = offset;
+        ret = qcow2_preallocate_metadata(bs, old_size, offset, prealloc);
+        if (ret < 0) {
+            bs->total_size = old_size;
+            error_setg_errno(errp, -ret, "Preallocation failed");
+            goto out;
+        }
+    }
+    ret = qcow2_flush_caches(bs);
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file);
+    }
+    if (ret == 0) {
+        uint8_t b[8];
+        put_be64(b, offset);
+        ret = bdrv_pwrite_sync(bs->file, 24, 8, b);
+    }
+    if (ret < 0) {
+        bs->total_size = old_size;
+        error_setg_errno(errp, -ret, "Failed to update the image size");
+        goto out;
+    }
+    bs->total_size = offset;
+out:
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes, int64_t *pnum,
+                              int64_t *map, BlockDriverState **file)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t host;
+    Qcow2ClusterType type;
+    int64_t n = bytes;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_get_host_offset(bs, offset, &n, &host, &type);
+    g_mutex_unlock(&s->lock);
+    if (ret < 0) {
+        return ret;
+    }
+    *pnum = n;
+    *map = 0;
+    *file = NULL;
+    switch (type) {
+    case QCOW2_CLUSTER_UNALLOCATED:
+        return bs->backing ? 0 : BDRV_BLOCK_ZERO;
+    case QCOW2_CLUSTER_ZERO_PLAIN:
+        return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
+    case QCOW2_CLUSTER_ZERO_ALLOC:
+        *map = host;
+        *file = bs->file;
+        return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID;
+    case QCOW2_CLUSTER_NORMAL:
+        *map = host;
+        *file = bs->file;
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID;
+    case QCOW2_CLUSTER_COMPRESSED:
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_COMPRESSED;
+    }
+    return -EIO;
+}
+
+static int qcow2_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bdi->cluster_size = s->cluster_size;
+    bdi->vm_state_offset = qcow2_size_to_l1(s, bs->total_size) << (s->cluster_bits + s->l2_bits);
+    bdi->is_dirty = s->incompatible_features & QCOW2_INCOMPAT_DIRTY;
+    bdi->has_qcow2_info = true;
+    bdi->qcow_version = s->qcow_version;
+    bdi->lazy_refcounts = s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS;
+    bdi->refcount_bits = s->refcount_bits;
+    bdi->corrupt = s->incompatible_features & QCOW2_INCOMPAT_CORRUPT;
+    bdi->extended_l2 = s->incompatible_features & QCOW2_INCOMPAT_EXTL2;
+    bdi->compression_type = "zlib";
+    return 0;
+}
+
+static int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_check_refcounts(bs, res, fix);
+    if (ret == 0 && fix && !bs->read_only && res->corruptions == res->corruptions_fixed &&
+        res->check_errors == 0) {
+        if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
+            qcow2_mark_clean(bs);
+        }
+        if ((fix & BDRV_FIX_ERRORS) && (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
+            s->incompatible_features &= ~QCOW2_INCOMPAT_CORRUPT;
+            qcow2_update_header(bs);
+        }
+    }
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int qcow2_snapshot_list_locked(BlockDriverState *bs, BlockSnapshotInfo **list)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = qcow2_snapshot_list(bs, list);
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+const BlockDriver bdrv_qcow2 = {
+    .format_name = "qcow2",
+    .instance_size = sizeof(BDRVQcow2State),
+    .probe = qcow2_probe,
+    .open = qcow2_open,
+    .close = qcow2_close,
+    .preadv = qcow2_preadv,
+    .pwritev = qcow2_pwritev,
+    .pwrite_zeroes = qcow2_pwrite_zeroes,
+    .pdiscard = qcow2_pdiscard,
+    .flush = qcow2_flush,
+    .truncate = qcow2_truncate,
+    .block_status = qcow2_block_status,
+    .get_info = qcow2_get_info,
+    .check = qcow2_check,
+    .snapshot_list = qcow2_snapshot_list_locked,
+    .create_opts = qcow2_create_opts,
+    .create = qcow2_create,
+};

@@ -1,0 +1,232 @@
+/*
+ * qcow2 format driver: on-disk constants and in-memory state.
+ * Follows the QEMU qcow2 image format specification (docs/interop/qcow2.txt):
+ * "Header", "Header extensions", "Host cluster management" (refcounts),
+ * "Cluster mapping" (L1/L2 tables, compressed and zero clusters), "Snapshots".
+ */
+#ifndef BLOCK_QCOW2_H
+#define BLOCK_QCOW2_H
+
+#include "block/block_int.h"
+
+#define QCOW_MAGIC 0x514649fbu          /* "QFI\xfb" */
+#define QCOW2_V2_HEADER_SIZE 72
+#define QCOW2_V3_HEADER_SIZE 104        /* without the compression_type byte */
+#define QCOW2_DEFAULT_HEADER_LENGTH 112
+
+#define QCOW2_MIN_CLUSTER_BITS 9
+#define QCOW2_MAX_CLUSTER_BITS 21
+#define QCOW2_MAX_L1_BYTES (32 * 1024 * 1024)          /* as QEMU's limit */
+#define QCOW2_MAX_REFTABLE_BYTES (8 * 1024 * 1024)
+#define QCOW2_MAX_SNAPSHOTS 65536
+#define QCOW2_MAX_BACKING_NAME 1023
+#define QCOW2_MAX_HOST_OFFSET ((1ULL << 56) - 1)
+
+/* "Cluster mapping": L1 and L2 entry bits */
+#define QCOW_OFLAG_COPIED      (1ULL << 63)
+#define QCOW_OFLAG_COMPRESSED  (1ULL << 62)
+#define QCOW_OFLAG_ZERO        (1ULL << 0)
+#define L1E_OFFSET_MASK        0x00fffffffffffe00ULL
+#define L2E_OFFSET_MASK        0x00fffffffffffe00ULL
+#define L1E_RESERVED_MASK      0x7f000000000001ffULL
+#define L2E_STD_RESERVED_MASK  0x3f000000000001feULL
+#define REFT_OFFSET_MASK       0xfffffffffffffe00ULL
+#define REFT_RESERVED_MASK     0x1ffULL
+
+/* Feature bits ("Header", bytes 72-95) */
+#define QCOW2_INCOMPAT_DIRTY        (1ULL << 0)
+#define QCOW2_INCOMPAT_CORRUPT      (1ULL << 1)
+#define QCOW2_INCOMPAT_DATA_FILE    (1ULL << 2)
+#define QCOW2_INCOMPAT_COMPRESSION  (1ULL << 3)
+#define QCOW2_INCOMPAT_EXTL2        (1ULL << 4)
+#define QCOW2_INCOMPAT_KNOWN        (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT)
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
+#define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
+#define QCOW2_AUTOCLEAR_DATA_FILE_RAW (1ULL << 1)
+
+/* "Header extensions" */
+#define QCOW2_EXT_END              0x00000000u
+#define QCOW2_EXT_BACKING_FORMAT   0xe2792acau
+#define QCOW2_EXT_FEATURE_TABLE    0x6803f857u
+#define QCOW2_EXT_BITMAPS          0x23852875u
+#define QCOW2_EXT_CRYPTO           0x0537be77u
+#define QCOW2_EXT_DATA_FILE        0x44415441u
+
+typedef enum Qcow2ClusterType {
+    QCOW2_CLUSTER_UNALLOCATED,
+    QCOW2_CLUSTER_ZERO_PLAIN,
+    QCOW2_CLUSTER_ZERO_ALLOC,
+    QCOW2_CLUSTER_NORMAL,
+    QCOW2_CLUSTER_COMPRESSED,
+} Qcow2ClusterType;
+
+typedef struct Qcow2Snapshot {
+    uint64_t l1_table_offset;
+    uint32_t l1_size;
+    char *id_str;
+    char *name;
+    uint64_t disk_size;
+    uint64_t vm_state_size;
+    uint32_t date_sec;
+    uint32_t date_nsec;
+    uint64_t vm_clock_nsec;
+    uint64_t icount;
+    uint32_t extra_data_size;
+    uint8_t *unknown_extra;     /* extra data beyond what we interpret, kept verbatim */
+} Qcow2Snapshot;
+
+typedef struct Qcow2UnknownExt {
+    uint32_t magic;
+    uint32_t len;
+    uint8_t *data;
+} Qcow2UnknownExt;
+
+typedef struct Qcow2Cache Qcow2Cache;
+
+typedef struct BDRVQcow2State {
+    GMutex lock;                 /* serialises all requests on this node */
+    int qcow_version;
+    int cluster_bits;
+    int64_t cluster_size;
+    int l2_bits;                 /* log2 of entries per L2 table */
+    int64_t l2_size;
+    int csize_shift;             /* compressed descriptor: sector count position */
+    uint64_t csize_mask;
+    uint64_t cluster_offset_mask;
+    int refcount_order;
+    int refcount_bits;
+    uint64_t refcount_max;
+    int refcount_block_bits;     /* log2 of entries per refcount block */
+    uint64_t incompatible_features;
+    uint64_t compatible_features;
+    uint64_t autoclear_features;
+    uint32_t header_length;
+    uint8_t compression_type;
+
+    uint32_t l1_size;
+    uint64_t l1_table_offset;
+    uint64_t *l1_table;          /* host byte order */
+
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_size;    /* entries */
+    uint64_t *refcount_table;        /* host byte order */
+    bool reftable_relocating;        /* new table lives only in memory for now */
+
+    uint32_t nb_snapshots;
+    uint64_t snapshots_offset;
+    uint64_t snapshots_size;
+    Qcow2Snapshot *snapshots;
+
+    Qcow2Cache *l2_cache;
+    Qcow2Cache *refcount_cache;
+    int64_t free_cluster_index;
+    int64_t free_byte_offset;        /* compressed writes: next free byte in a cluster */
+
+    GArray *unknown_exts;            /* Qcow2UnknownExt, preserved on header rewrite */
+    bool corrupt_reported;
+    bool lazy_dirty;                 /* dirty bit set by us (lazy refcounts) */
+
+    uint8_t *cluster_cache;          /* last decompressed cluster */
+    int64_t cluster_cache_offset;    /* its host offset, -1 if none */
+} BDRVQcow2State;
+
+/* qcow2.c */
+int qcow2_update_header(BlockDriverState *bs);
+int qcow2_mark_dirty(BlockDriverState *bs);
+int qcow2_mark_clean(BlockDriverState *bs);
+/* Record detected corruption: sets the corrupt bit (if writable) and reports
+ * once; returns -EIO for the caller to propagate. */
+int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int64_t qcow2_size_to_l1(BDRVQcow2State *s, int64_t size);
+/* Refuse host ranges that overlap fixed metadata (header, L1, refcount table,
+ * snapshot table) or cached L2/refcount blocks; returns -EIO after signalling. */
+int qcow2_check_overlap(BlockDriverState *bs, int64_t offset, int64_t size, bool data);
+
+/* qcow2-cache.c */
+Qcow2Cache *qcow2_cache_create(BlockDriverState *bs, int num_tables, bool is_l2);
+void qcow2_cache_destroy(Qcow2Cache *c);
+/* Table at `offset`, read from disk (or zero-filled when !read). Pin until put. */
+int qcow2_cache_get(BlockDriverState *bs, Qcow2Cache *c, uint64_t offset, void **table, bool read);
+void qcow2_cache_put(Qcow2Cache *c, void **table);
+void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table);
+int qcow2_cache_flush(BlockDriverState *bs, Qcow2Cache *c);
+int qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c);
+/* Forget a cached table whose cluster was freed. */
+void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset);
+bool qcow2_cache_is_dirty(Qcow2Cache *c);
+bool qcow2_cache_contains_range(Qcow2Cache *c, uint64_t offset, uint64_t size);
+
+/* qcow2-refcount.c */
+int qcow2_refcount_init(BlockDriverState *bs, Error **errp);
+uint64_t qcow2_get_refcount_ro(BDRVQcow2State *s, const void *block, uint64_t index);
+void qcow2_set_refcount_ro(BDRVQcow2State *s, void *block, uint64_t index, uint64_t value);
+int qcow2_get_refcount(BlockDriverState *bs, int64_t cluster_index, uint64_t *refcount);
+int64_t qcow2_alloc_clusters(BlockDriverState *bs, int64_t size);
+int64_t qcow2_alloc_bytes(BlockDriverState *bs, int size);
+/* addend is +1/-1 per cluster of [offset, offset+size). */
+int qcow2_update_cluster_refcount(BlockDriverState *bs, int64_t offset, int64_t size,
+                                  int addend);
+void qcow2_free_clusters(BlockDriverState *bs, int64_t offset, int64_t size, bool discard);
+void qcow2_free_any_cluster(BlockDriverState *bs, uint64_t l2_entry, bool discard);
+int qcow2_check_refcounts(BlockDriverState *bs, BdrvCheckResult *res, int fix);
+int qcow2_flush_caches(BlockDriverState *bs);
+
+/* qcow2-cluster.c */
+Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry);
+int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
+                          uint64_t *host_offset, Qcow2ClusterType *type);
+int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact);
+int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
+int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);
+int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                     bool compressed);
+int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags);
+int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes);
+int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new_length,
+                               PreallocMode mode);
+int qcow2_decompress_cluster(BlockDriverState *bs, uint64_t l2_entry, uint8_t **out);
+/* Compressed cluster descriptor: host offset and stored byte count. */
+void qcow2_parse_compressed(BDRVQcow2State *s, uint64_t l2_entry, uint64_t *coffset,
+                            int64_t *csize);
+
+/* qcow2-snapshot.c */
+int qcow2_read_snapshots(BlockDriverState *bs, Error **errp);
+void qcow2_free_snapshots(BDRVQcow2State *s);
+int qcow2_snapshot_list(BlockDriverState *bs, BlockSnapshotInfo **list);
+
+/* qcow2-create.c */
+int qcow2_create(const char *filename, Opts *opts, Error **errp);
+extern const BlockCreateOption qcow2_create_opts[];
+
+static inline int64_t qcow2_offset_into_cluster(BDRVQcow2State *s, int64_t offset)
+{
+    return offset & (s->cluster_size - 1);
+}
+
+static inline int64_t qcow2_start_of_cluster(BDRVQcow2State *s, int64_t offset)
+{
+    return offset & ~(s->cluster_size - 1);
+}
+
+static inline int64_t qcow2_size_to_clusters(BDRVQcow2State *s, int64_t size)
+{
+    return (size + s->cluster_size - 1) >> s->cluster_bits;
+}
+
+static inline int qcow2_l2_index(BDRVQcow2State *s, int64_t offset)
+{
+    return (int)((offset >> s->cluster_bits) & (s->l2_size - 1));
+}
+
+static inline uint64_t qcow2_l1_index(BDRVQcow2State *s, int64_t offset)
+{
+    return (uint64_t)offset >> (s->l2_bits + s->cluster_bits);
+}
+
+static inline int64_t qcow2_align_up(int64_t v, int64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+#endif
