@@ -1,0 +1,94 @@
+"""Boot each freestanding test kernel (tests/kernels/) and check its PASS line and exit status.
+See kernel_harness.py for the environment variables; run with
+
+    /usr/bin/python3 -m pytest tests/functional/kernels
+    KEMU_SYSTEM=qemu-system-x86_64 /usr/bin/python3 -m pytest tests/functional/kernels
+"""
+import os
+import re
+
+import pytest
+
+from kernel_harness import assert_pass, describe, kernel_path, run_kernel
+
+SMP = [1, 2, 4]
+
+
+@pytest.mark.parametrize('code', [0, 5, 0x42])
+def test_hello(code):
+    append = None if code == 0 else 'exitcode=%d' % code
+    status, out = run_kernel('hello', append=append)
+    assert 'Hello from kemu test kernel' in out, describe(status, out)
+    assert_pass('hello', status, out, expect_status=(code << 1) | 1)
+
+
+@pytest.mark.parametrize('code', [0, 3])
+def test_aout_kludge(code):
+    status, out = run_kernel('aout_kludge', append='exitcode=%d' % code)
+    assert 'Hello from kemu test kernel' in out, describe(status, out)
+    assert_pass('aout_kludge', status, out, expect_status=(code << 1) | 1)
+
+
+@pytest.mark.parametrize('name,smp', [(n, s) for n in ('mmio', 'pit_irq', 'lapic_timer', 'acpi')
+                                      for s in SMP] + [('ports', 1), ('memsize', 1)])
+def test_kernel(name, smp):
+    status, out = run_kernel(name, smp=smp)
+    assert_pass(name, status, out)
+
+
+@pytest.mark.parametrize('smp', SMP)
+def test_smp(smp):
+    status, out = run_kernel('smp', smp=smp)
+    assert_pass('smp', status, out)
+    assert '%d CPUs up' % smp in out, describe(status, out)
+
+
+def test_ports_debugcon(tmp_path):
+    log = tmp_path / 'debugcon.txt'
+    status, out = run_kernel('ports', append='debugcon=1', extra_args=[
+        '-chardev', 'file,id=dbg,path=%s' % log, '-device', 'isa-debugcon,iobase=0xe9,chardev=dbg'])
+    assert_pass('ports', status, out)
+    assert 'ports: hello debugcon' in log.read_text(errors='replace'), describe(status, out)
+
+
+@pytest.mark.parametrize('mem', [128, 256, 1024])
+def test_memsize(mem):
+    status, out = run_kernel('memsize', mem=mem, append='mem=%d' % mem)
+    assert_pass('memsize', status, out)
+
+
+def test_poweroff():
+    status, out = run_kernel('poweroff')
+    # An ACPI S5 poweroff ends the emulator with status 0, which isa-debug-exit cannot give.
+    assert_pass('poweroff', status, out, expect_status=0)
+
+
+@pytest.mark.parametrize('smp', [1, 4])
+def test_poweroff_smp(smp):
+    status, out = run_kernel('poweroff', smp=smp)
+    assert_pass('poweroff', status, out, expect_status=0)
+
+
+def test_multiboot_info(tmp_path):
+    m1 = tmp_path / 'mod1.txt'
+    m1.write_bytes(b'first module\n')
+    m2 = tmp_path / 'mod2.bin'
+    m2.write_bytes(bytes(range(256)) * 20 + b'tail')
+    initrd = '%s arg1 arg2,%s' % (m1, m2)
+    status, out = run_kernel('multiboot_info', append='mods=2 hello=world', initrd=initrd)
+    assert_pass('multiboot_info', status, out)
+    cmdline = [l for l in out.splitlines() if l.startswith('cmdline: ')]
+    assert cmdline and cmdline[0].endswith('mods=2 hello=world'), describe(status, out)
+    for i, (path, string) in enumerate([(m1, '%s arg1 arg2' % m1), (m2, str(m2))]):
+        data = path.read_bytes()
+        m = re.search(r'^module %d: start 0x[0-9a-f]+ end 0x[0-9a-f]+ size (\d+) string "(.*)" '
+                      r'bytes((?: [0-9a-f]{2})*)$' % i, out, re.M)
+        assert m, describe(status, out)
+        assert int(m.group(1)) == len(data), describe(status, out)
+        assert m.group(2) == string, describe(status, out)
+        assert bytes.fromhex(m.group(3)) == data[:16], describe(status, out)
+
+
+def test_multiboot_no_modules():
+    status, out = run_kernel('multiboot_info', append='mods=0')
+    assert_pass('multiboot_info', status, out)
