@@ -54,7 +54,7 @@ static bool memory_region_alloc_ram(MemoryRegion *mr, uint64_t size, Error **err
     if (size == 0) {
         return true;
     }
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                    -1, 0);
     if (p == MAP_FAILED) {
         error_setg_errno(errp, errno, "cannot set up guest memory '%s'", mr->name);

@@ -20,7 +20,7 @@ struct Timer {
 };
 
 static GMutex timer_lock;
-static Timer *active[CLOCK_MAX];
+static Timer *active[KEMU_CLOCK_MAX];
 
 /* Virtual clock state */
 static bool vclock_running;
@@ -46,18 +46,18 @@ static int64_t vclock_now_locked(void)
 int64_t clock_get_ns(ClockType type)
 {
     switch (type) {
-    case CLOCK_VIRTUAL: {
+    case KEMU_CLOCK_VIRTUAL: {
         g_mutex_lock(&timer_lock);
         int64_t v = vclock_now_locked();
         g_mutex_unlock(&timer_lock);
         return v;
     }
-    case CLOCK_HOST: {
+    case KEMU_CLOCK_HOST: {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
     }
-    case CLOCK_REALTIME:
+    case KEMU_CLOCK_REALTIME:
     default:
         return get_clock_realtime();
     }
@@ -169,7 +169,7 @@ int64_t timer_expire_time(Timer *t)
 
 static int64_t clock_now_for(ClockType type)
 {
-    return type == CLOCK_VIRTUAL ? vclock_now_locked() : clock_get_ns(type);
+    return type == KEMU_CLOCK_VIRTUAL ? vclock_now_locked() : clock_get_ns(type);
 }
 
 /* Run expired timers of one clock up to `now`. Called with the BQL held. */
@@ -194,8 +194,8 @@ static bool timers_run_clock(ClockType type, int64_t now)
 bool timers_run_expired(void)
 {
     bool ran = false;
-    for (int c = 0; c < CLOCK_MAX; c++) {
-        if (c == CLOCK_VIRTUAL) {
+    for (int c = 0; c < KEMU_CLOCK_MAX; c++) {
+        if (c == KEMU_CLOCK_VIRTUAL) {
             g_mutex_lock(&timer_lock);
             bool frozen = !vclock_running || vclock_manual;
             int64_t now = vclock_now_locked();
@@ -215,12 +215,12 @@ int64_t timers_next_timeout(void)
 {
     int64_t best = -1;
     g_mutex_lock(&timer_lock);
-    for (int c = 0; c < CLOCK_MAX; c++) {
+    for (int c = 0; c < KEMU_CLOCK_MAX; c++) {
         Timer *t = active[c];
         if (!t) {
             continue;
         }
-        if (c == CLOCK_VIRTUAL && (!vclock_running || vclock_manual)) {
+        if (c == KEMU_CLOCK_VIRTUAL && (!vclock_running || vclock_manual)) {
             continue;
         }
         int64_t delta = t->expire - clock_now_for(c);
@@ -238,7 +238,7 @@ int64_t timers_next_timeout(void)
 int64_t clock_virtual_next_deadline(void)
 {
     g_mutex_lock(&timer_lock);
-    int64_t d = active[CLOCK_VIRTUAL] ? active[CLOCK_VIRTUAL]->expire : -1;
+    int64_t d = active[KEMU_CLOCK_VIRTUAL] ? active[KEMU_CLOCK_VIRTUAL]->expire : -1;
     g_mutex_unlock(&timer_lock);
     return d;
 }
@@ -251,7 +251,7 @@ int64_t clock_virtual_step(int64_t ns)
     if (ns > 0) {
         target = vclock_frozen + ns;
     } else {
-        target = active[CLOCK_VIRTUAL] ? active[CLOCK_VIRTUAL]->expire : vclock_frozen;
+        target = active[KEMU_CLOCK_VIRTUAL] ? active[KEMU_CLOCK_VIRTUAL]->expire : vclock_frozen;
         if (target < vclock_frozen) {
             target = vclock_frozen;
         }
@@ -259,7 +259,7 @@ int64_t clock_virtual_step(int64_t ns)
     g_mutex_unlock(&timer_lock);
     for (;;) {
         g_mutex_lock(&timer_lock);
-        Timer *t = active[CLOCK_VIRTUAL];
+        Timer *t = active[KEMU_CLOCK_VIRTUAL];
         if (!t || t->expire > target) {
             vclock_frozen = target;
             g_mutex_unlock(&timer_lock);
@@ -270,7 +270,7 @@ int64_t clock_virtual_step(int64_t ns)
         }
         int64_t now = vclock_frozen;
         g_mutex_unlock(&timer_lock);
-        timers_run_clock(CLOCK_VIRTUAL, now);
+        timers_run_clock(KEMU_CLOCK_VIRTUAL, now);
     }
     return target;
 }

@@ -393,6 +393,35 @@ char *qdev_prop_get_string(DeviceState *dev, const Property *p)
 
 /* ---- instances ---- */
 
+typedef struct GlobalProp {
+    char *driver, *prop, *value;
+} GlobalProp;
+static GPtrArray *globals;
+
+void qdev_add_global(const char *driver, const char *prop, const char *value)
+{
+    GlobalProp *g = g_new0(GlobalProp, 1);
+    g->driver = g_strdup(driver);
+    g->prop = g_strdup(prop);
+    g->value = g_strdup(value);
+    if (!globals) {
+        globals = g_ptr_array_new();
+    }
+    g_ptr_array_add(globals, g);
+}
+
+bool qdev_apply_globals(DeviceState *dev, Error **errp)
+{
+    for (guint i = 0; globals && i < globals->len; i++) {
+        GlobalProp *g = g_ptr_array_index(globals, i);
+        if (device_type_is_a(dev->type, g->driver) &&
+            !qdev_prop_set(dev, g->prop, g->value, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void device_init_chain(DeviceState *dev, const DeviceClass *dc)
 {
     if (!dc) {
@@ -422,6 +451,10 @@ DeviceState *qdev_new(const char *type_name, Error **errp)
     DeviceState *dev = g_malloc0(dc->instance_size);
     dev->type = dc;
     device_init_chain(dev, dc);
+    if (!qdev_apply_globals(dev, errp)) {
+        g_free(dev);
+        return NULL;
+    }
     return dev;
 }
 

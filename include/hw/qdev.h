@@ -118,8 +118,10 @@ struct BusState {
 
 /* Registration (call from a constructor in each device file via DEVICE_TYPE_REGISTER). */
 void device_type_register(DeviceClass *dc);
+#define QDEV_CONCAT_(a, b) a##b
+#define QDEV_CONCAT(a, b) QDEV_CONCAT_(a, b)
 #define DEVICE_TYPE_REGISTER(dc) \
-    static void __attribute__((constructor)) dc##_register_(void) \
+    static void __attribute__((constructor)) QDEV_CONCAT(device_type_register_, __LINE__)(void) \
     { \
         device_type_register(&(dc)); \
     }
@@ -150,6 +152,10 @@ void qdev_print_device_list(void);
 /* Property-type helpers for the ptr-typed properties (set by system code). */
 typedef void *(*QdevPtrResolver)(const char *id);
 void qdev_set_resolver(PropertyType type, QdevPtrResolver fn);
+
+/* -global DRIVER.PROP=VALUE: applied to every new instance of DRIVER (or a subtype). */
+void qdev_add_global(const char *driver, const char *prop, const char *value);
+bool qdev_apply_globals(DeviceState *dev, Error **errp);
 
 /* Buses */
 void bus_init(BusState *bus, const char *type, const char *name, DeviceState *parent);

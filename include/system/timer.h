@@ -1,7 +1,7 @@
 /*
- * Clocks and timers.  CLOCK_VIRTUAL is guest time: it stops while the VM is
+ * Clocks and timers.  KEMU_CLOCK_VIRTUAL is guest time: it stops while the VM is
  * paused and, under -accel qtest, advances only when the test steps it.
- * CLOCK_REALTIME is host monotonic time; CLOCK_HOST is host wall-clock time.
+ * KEMU_CLOCK_REALTIME is host monotonic time; KEMU_CLOCK_HOST is host wall-clock time.
  * Timer callbacks run in the main loop with the BQL held; timer_mod may be
  * called from any thread holding the BQL.
  */
@@ -14,10 +14,10 @@
 #define NANOSECONDS_PER_SECOND 1000000000LL
 
 typedef enum ClockType {
-    CLOCK_REALTIME = 0,
-    CLOCK_VIRTUAL = 1,
-    CLOCK_HOST = 2,
-    CLOCK_MAX
+    KEMU_CLOCK_REALTIME = 0,
+    KEMU_CLOCK_VIRTUAL = 1,
+    KEMU_CLOCK_HOST = 2,
+    KEMU_CLOCK_MAX
 } ClockType;
 
 typedef struct Timer Timer;

@@ -1,0 +1,328 @@
+/*
+ * KVM accelerator: the VM file descriptor, memory slots that follow the flat
+ * view of system memory, the in-kernel irqchip and PIT, interrupt injection
+ * (KVM_IRQ_LINE, KVM_SIGNAL_MSI), ioeventfd and irqfd.  Per the Linux KVM API
+ * documentation (Documentation/virt/kvm/api.rst).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <glib.h>
+
+#include "kvm-internal.h"
+#include "system/accel.h"
+
+KVMState kvm_state = { .fd = -1, .vmfd = -1 };
+
+/* Addresses below 4 GiB that KVM needs for real-mode emulation on Intel hosts;
+ * the board reserves them in the e820 map (the same values QEMU uses). */
+#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ull
+#define KVM_TSS_ADDR (KVM_IDENTITY_MAP_ADDR + 0x1000)
+
+int kvm_vm_ioctl(unsigned long req, void *arg)
+{
+    int r = ioctl(kvm_state.vmfd, req, arg);
+    return r < 0 ? -errno : r;
+}
+
+static bool kvm_available(void)
+{
+    return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+/* ---- memory slots ---- */
+
+typedef struct KVMSlot {
+    bool used;
+    uint64_t gpa, size;
+    void *hva;
+    bool readonly;
+} KVMSlot;
+
+static KVMSlot *slots;
+static MemoryListener kvm_listener;
+
+static int kvm_slot_set(int idx, const KVMSlot *s, bool remove)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = idx,
+        .flags = s->readonly ? KVM_MEM_READONLY : 0,
+        .guest_phys_addr = s->gpa,
+        .memory_size = remove ? 0 : s->size,
+        .userspace_addr = (uintptr_t)s->hva,
+    };
+    return kvm_vm_ioctl(KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+static void kvm_region_add(MemoryListener *l, const FlatRange *fr)
+{
+    uint64_t start = fr->start, size = fr->size;
+    uint8_t *hva = fr->mr->ram + fr->offset_in_mr;
+    /* Slots must be page aligned; an unaligned piece stays MMIO-dispatched. */
+    uint64_t astart = (start + 0xfff) & ~0xfffull;
+    uint64_t aend = (start + size) & ~0xfffull;
+    if (aend <= astart) {
+        return;
+    }
+    hva += astart - start;
+    size = aend - astart;
+    bool ro = fr->readonly;
+    if (ro && !kvm_state.readonly_mem) {
+        return; /* without read-only slots ROM is served by MMIO exits */
+    }
+    for (int i = 0; i < kvm_state.nr_slots; i++) {
+        if (!slots[i].used) {
+            slots[i] = (KVMSlot){ .used = true, .gpa = astart, .size = size, .hva = hva,
+                                  .readonly = ro };
+            int r = kvm_slot_set(i, &slots[i], false);
+            if (r < 0) {
+                error_report("kvm: failed to map guest memory at 0x%" PRIx64 " (+0x%" PRIx64
+                             "): %s", astart, size, strerror(-r));
+                slots[i].used = false;
+            }
+            return;
+        }
+    }
+    error_report("kvm: out of memory slots");
+}
+
+static void kvm_region_del(MemoryListener *l, const FlatRange *fr)
+{
+    uint64_t astart = (fr->start + 0xfff) & ~0xfffull;
+    for (int i = 0; i < kvm_state.nr_slots; i++) {
+        if (slots[i].used && slots[i].gpa == astart) {
+            kvm_slot_set(i, &slots[i], true);
+            slots[i].used = false;
+            return;
+        }
+    }
+}
+
+/* ---- interrupts ---- */
+
+static bool kvm_irqchip_in_kernel(void)
+{
+    return kvm_state.irqchip;
+}
+
+static void kvm_set_irq(int gsi, int level)
+{
+    struct kvm_irq_level irq = { .irq = gsi, .level = level };
+    int r = kvm_vm_ioctl(KVM_IRQ_LINE, &irq);
+    if (r < 0) {
+        error_report("kvm: KVM_IRQ_LINE gsi %d: %s", gsi, strerror(-r));
+    }
+}
+
+static void kvm_send_msi(uint64_t addr, uint32_t data)
+{
+    struct kvm_msi msi = {
+        .address_lo = (uint32_t)addr,
+        .address_hi = addr >> 32,
+        .data = data,
+    };
+    int r = kvm_vm_ioctl(KVM_SIGNAL_MSI, &msi);
+    if (r < 0) {
+        error_report("kvm: KVM_SIGNAL_MSI: %s", strerror(-r));
+    }
+}
+
+static int kvm_ioeventfd(int fd, uint64_t addr, unsigned size, bool match, uint64_t data,
+                         bool pio, bool assign)
+{
+    struct kvm_ioeventfd e = {
+        .datamatch = data,
+        .addr = addr,
+        .len = size,
+        .fd = fd,
+        .flags = (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+                 (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+                 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    return kvm_vm_ioctl(KVM_IOEVENTFD, &e);
+}
+
+static int kvm_add_ioeventfd(int fd, uint64_t addr, unsigned size, bool match, uint64_t data,
+                             bool pio)
+{
+    return kvm_ioeventfd(fd, addr, size, match, data, pio, true);
+}
+
+static int kvm_del_ioeventfd(int fd, uint64_t addr, unsigned size, bool match, uint64_t data,
+                             bool pio)
+{
+    return kvm_ioeventfd(fd, addr, size, match, data, pio, false);
+}
+
+static int kvm_irqfd(int fd, int gsi, bool assign)
+{
+    struct kvm_irqfd f = { .fd = fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+    return kvm_vm_ioctl(KVM_IRQFD, &f);
+}
+
+static int kvm_add_irqfd(int fd, int gsi)
+{
+    return kvm_irqfd(fd, gsi, true);
+}
+
+static int kvm_del_irqfd(int fd, int gsi)
+{
+    return kvm_irqfd(fd, gsi, false);
+}
+
+/* ---- init ---- */
+
+static bool kvm_check_cap(int cap)
+{
+    return ioctl(kvm_state.fd, KVM_CHECK_EXTENSION, cap) > 0;
+}
+
+static bool kvm_init(MachineState *ms, const Opts *opts, Error **errp)
+{
+    KVMState *s = &kvm_state;
+
+    s->fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (s->fd < 0) {
+        error_setg_errno(errp, errno, "Could not access KVM kernel module");
+        return false;
+    }
+    int ver = ioctl(s->fd, KVM_GET_API_VERSION, 0);
+    if (ver != KVM_API_VERSION) {
+        error_setg(errp, "kvm version not supported (got %d, want %d)", ver, KVM_API_VERSION);
+        return false;
+    }
+    static const struct {
+        int cap;
+        const char *name;
+    } required[] = {
+        { KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+        { KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+        { KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+        { KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+        { KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(required); i++) {
+        if (!kvm_check_cap(required[i].cap)) {
+            error_setg(errp, "kvm does not support %s", required[i].name);
+            return false;
+        }
+    }
+    do {
+        s->vmfd = ioctl(s->fd, KVM_CREATE_VM, 0);
+    } while (s->vmfd < 0 && errno == EINTR);
+    if (s->vmfd < 0) {
+        error_setg_errno(errp, errno, "ioctl(KVM_CREATE_VM) failed");
+        return false;
+    }
+    s->run_size = ioctl(s->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    s->readonly_mem = kvm_check_cap(KVM_CAP_READONLY_MEM);
+    s->nr_slots = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+    if (s->nr_slots <= 0) {
+        s->nr_slots = 32;
+    }
+    if (s->nr_slots > 512) {
+        s->nr_slots = 512;
+    }
+    slots = g_new0(KVMSlot, s->nr_slots);
+
+    unsigned max = ms->smp.maxcpus;
+    int soft = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+    int hard = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    if (hard <= 0) {
+        hard = soft > 0 ? soft : 4;
+    }
+    if (max > (unsigned)hard) {
+        error_setg(errp, "Number of SMP cpus requested (%u) exceeds the maximum cpus supported "
+                   "by KVM (%d)", max, hard);
+        return false;
+    }
+
+    uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+    if (kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
+        ioctl(s->vmfd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0) {
+        error_setg_errno(errp, errno, "kvm: cannot set TSS/identity map address");
+        return false;
+    }
+
+    if (ms->irqchip == IRQCHIP_ON) {
+        if (kvm_vm_ioctl(KVM_CREATE_IRQCHIP, NULL) < 0) {
+            error_setg_errno(errp, errno, "Could not create in-kernel irqchip");
+            return false;
+        }
+        struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+        if (kvm_vm_ioctl(KVM_CREATE_PIT2, &pit) < 0) {
+            error_setg_errno(errp, errno, "Create kernel PIC irqchip failed");
+            return false;
+        }
+        s->irqchip = true;
+    } else if (ms->irqchip == IRQCHIP_SPLIT) {
+        struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+        if (kvm_vm_ioctl(KVM_ENABLE_CAP, &cap) < 0) {
+            error_setg(errp, "Could not enable split irqchip mode");
+            return false;
+        }
+        s->irqchip = false;
+        error_setg(errp, "kernel-irqchip=split needs the userspace IOAPIC, which is not "
+                         "available yet");
+        return false;
+    } else {
+        error_setg(errp, "kernel-irqchip=off needs the userspace PIC/IOAPIC/LAPIC, which are "
+                         "not available yet");
+        return false;
+    }
+
+    /* Supported CPUID leaves, for every vCPU. */
+    for (int n = 64;; n *= 2) {
+        struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+        c->nent = n;
+        if (ioctl(s->fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            s->supported_cpuid = c;
+            break;
+        }
+        g_free(c);
+        if (errno != E2BIG || n > 4096) {
+            error_setg_errno(errp, errno, "KVM_GET_SUPPORTED_CPUID failed");
+            return false;
+        }
+    }
+
+    kvm_cpu_signal_init();
+    kvm_listener.region_add = kvm_region_add;
+    kvm_listener.region_del = kvm_region_del;
+    memory_listener_register(&kvm_listener, &address_space_memory);
+    return true;
+}
+
+static void kvm_vcpu_destroy(X86CPU *cpu)
+{
+    KVMCPU *k = cpu->accel;
+    if (k) {
+        close(k->fd);
+    }
+}
+
+static const AccelClass kvm_accel = {
+    .name = "kvm",
+    .available = kvm_available,
+    .init = kvm_init,
+    .init_vcpu = kvm_cpu_init,
+    .vcpu_exec = kvm_cpu_exec,
+    .vcpu_kick = kvm_cpu_kick,
+    .vcpu_put_state = kvm_cpu_put_state,
+    .vcpu_destroy = kvm_vcpu_destroy,
+    .irqchip_in_kernel = kvm_irqchip_in_kernel,
+    .set_irq = kvm_set_irq,
+    .send_msi = kvm_send_msi,
+    .add_ioeventfd = kvm_add_ioeventfd,
+    .del_ioeventfd = kvm_del_ioeventfd,
+    .add_irqfd = kvm_add_irqfd,
+    .del_irqfd = kvm_del_irqfd,
+};
+
+static void __attribute__((constructor)) kvm_register(void)
+{
+    accel_register(&kvm_accel);
+}

@@ -1,0 +1,185 @@
+/*
+ * The `pc` machine: i440FX + PIIX3/PIIX4, as QEMU's "Standard PC (i440FX +
+ * PIIX, 1996)".  RAM is split around the PCI hole (below 4 GiB up to the
+ * lowmem limit, the rest above 4 GiB), legacy ISA devices sit on the PIIX3's
+ * ISA bus, ISA IRQ n is GSI n of the interrupt controller, and -kernel images
+ * are loaded directly (Linux boot protocol or Multiboot) without firmware.
+ */
+#include <glib.h>
+
+#include "hw/boards.h"
+#include "hw/i386/boot.h"
+#include "hw/i386/cpu.h"
+#include "hw/i386/e820.h"
+#include "hw/isa.h"
+#include "hw/loader.h"
+#include "hw/pci/i440fx.h"
+#include "hw/qdev.h"
+#include "hw/timer/mc146818rtc.h"
+#include "system/accel.h"
+
+typedef struct PCBoard {
+    MemoryRegion ram_below_4g, ram_above_4g;
+    MemoryRegion isa_hole;
+    uint64_t below_4g, above_4g;
+    E820Table e820;
+    PCIBus *pci;
+    DeviceState *rtc;
+    X86BootEntry boot_entry;
+    bool have_boot_entry;
+} PCBoard;
+
+static void pc_gsi_handler(void *opaque, int n, int level)
+{
+    const AccelClass *ac = current_accel();
+    if (ac && ac->set_irq) {
+        ac->set_irq(n, level);
+    }
+}
+
+static uint64_t isa_hole_read(void *opaque, hwaddr addr, unsigned size)
+{
+    return ~0ull; /* legacy VGA window with no VGA: open bus */
+}
+
+static void isa_hole_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
+{
+}
+
+static const MemoryRegionOps isa_hole_ops = {
+    .read = isa_hole_read,
+    .write = isa_hole_write,
+    .valid_min = 1,
+    .valid_max = 8,
+};
+
+static uint32_t pc_apic_id(const CpuTopology *t, unsigned index)
+{
+    unsigned tbits = 0, cbits = 0;
+    while ((1u << tbits) < t->threads) {
+        tbits++;
+    }
+    while ((1u << cbits) < t->cores) {
+        cbits++;
+    }
+    unsigned thread = index % t->threads;
+    unsigned core = (index / t->threads) % t->cores;
+    unsigned socket = index / (t->threads * t->cores);
+    return (socket << (cbits + tbits)) | (core << tbits) | thread;
+}
+
+static DeviceState *pc_isa_create(const char *type, Error **errp)
+{
+    DeviceState *dev = qdev_new(type, errp);
+    if (dev && !qdev_realize(dev, isa_bus_get(), errp)) {
+        return NULL;
+    }
+    return dev;
+}
+
+static bool pc_init(MachineState *ms, Error **errp)
+{
+    PCBoard *pc = g_new0(PCBoard, 1);
+    ms->board = pc;
+
+    /* RAM */
+    pc_ram_layout(ms->ram_size, &pc->below_4g, &pc->above_4g);
+    if (!memory_region_init_ram(&ms->ram, "pc.ram", ms->ram_size, errp)) {
+        return false;
+    }
+    memory_region_transaction_begin();
+    memory_region_init_alias(&pc->ram_below_4g, "ram-below-4g", &ms->ram, 0, pc->below_4g);
+    memory_region_add_subregion(get_system_memory(), 0, &pc->ram_below_4g);
+    if (pc->above_4g) {
+        memory_region_init_alias(&pc->ram_above_4g, "ram-above-4g", &ms->ram, pc->below_4g,
+                                 pc->above_4g);
+        memory_region_add_subregion(get_system_memory(), 0x100000000ull, &pc->ram_above_4g);
+    }
+    memory_region_init_io(&pc->isa_hole, &isa_hole_ops, pc, "vga-lowmem", 0x20000);
+    memory_region_add_subregion_overlap(get_system_memory(), 0xa0000, &pc->isa_hole, 1);
+    memory_region_transaction_commit();
+
+    e820_build_pc(&pc->e820, pc->below_4g, pc->above_4g, true, true);
+
+    /* vCPUs */
+    ms->cpus = g_new0(X86CPU *, ms->smp.cpus);
+    for (unsigned i = 0; i < ms->smp.cpus; i++) {
+        X86CPU *cpu = g_new0(X86CPU, 1);
+        cpu->index = i;
+        cpu->apic_id = pc_apic_id(&ms->smp, i);
+        cpu->is_bsp = i == 0;
+        cpu->machine = ms;
+        ms->cpus[i] = cpu;
+        if (ms->accel->init_vcpu && !ms->accel->init_vcpu(cpu, errp)) {
+            return false;
+        }
+    }
+
+    /* Chipset and legacy devices */
+    isa_bus_init(irq_allocate(pc_gsi_handler, pc, ISA_NUM_IRQS));
+    pc->pci = i440fx_init(errp);
+    if (!pc->pci) {
+        return false;
+    }
+    DeviceState *piix3 = qdev_new("PIIX3", errp);
+    if (!piix3) {
+        return false;
+    }
+    ((PCIDevice *)piix3)->devfn = PCI_DEVFN(1, 0);
+    ((PCIDevice *)piix3)->multifunction = true;
+    if (!qdev_realize(piix3, &pc->pci->qbus, errp)) {
+        return false;
+    }
+    PCIDevice *pm = pci_create_simple(pc->pci, PCI_DEVFN(1, 3), "PIIX4_PM", errp);
+    if (!pm) {
+        return false;
+    }
+
+    pc->rtc = qdev_new("mc146818rtc", errp);
+    if (!pc->rtc || !qdev_prop_set(pc->rtc, "base_year", "2000", errp) ||
+        !qdev_realize(pc->rtc, isa_bus_get(), errp)) {
+        return false;
+    }
+    rtc_set_pc_memory(pc->rtc, pc->below_4g, pc->above_4g, ms->smp.cpus);
+    if (!pc_isa_create("port92", errp) || !pc_isa_create("ioport80", errp) ||
+        !pc_isa_create("isa-boot-timer", errp)) {
+        return false;
+    }
+
+    /* Boot */
+    if (!ms->kernel_filename) {
+        error_setg(errp, "no -kernel given: firmware boot (SeaBIOS) is not available yet");
+        return false;
+    }
+    if (!x86_load_kernel_full(ms, &pc->e820, 0, false, &pc->boot_entry, errp)) {
+        return false;
+    }
+    pc->have_boot_entry = true;
+    return true;
+}
+
+static void pc_reset(MachineState *ms)
+{
+    PCBoard *pc = ms->board;
+    qdev_reset_all();
+    rom_reset_all();
+    for (unsigned i = 0; i < ms->smp.cpus; i++) {
+        X86CPU *cpu = ms->cpus[i];
+        x86_cpu_reset_state(cpu);
+        if (cpu->is_bsp && pc->have_boot_entry) {
+            x86_boot_set_cpu_state(&pc->boot_entry, &cpu->env);
+        }
+    }
+}
+
+static const MachineClass pc_machine = {
+    .name = "pc-i440fx-7.2",
+    .alias = "pc",
+    .desc = "Standard PC (i440FX + PIIX, 1996)",
+    .is_default = true,
+    .max_cpus = 255,
+    .default_ram_size = 128ull << 20,
+    .init = pc_init,
+    .reset = pc_reset,
+};
+MACHINE_REGISTER(pc_machine)
