@@ -34,7 +34,7 @@
  * when absent, "none" for no log) records each received line as "[R +secs] line" and
  * each sent line as "[S +secs] line", as QEMU does.
  */
-/* First: its ClockType enum must precede <time.h>, whose CLOCK_REALTIME is a macro. */
+/* First: its ClockType enum must precede <time.h>, whose KEMU_CLOCK_REALTIME is a macro. */
 #include "system/timer.h"
 
 #include <errno.h>
@@ -362,7 +362,7 @@ static void qtest_cmd_clock(char **w, int n)
         if (n == 1 || ns == 0) {
             /* Step to the next timer deadline (0: no timer pending, nothing moves). */
             now = clock_virtual_next_deadline() >= 0 ? clock_virtual_step(0)
-                                                       : clock_get_ns(CLOCK_VIRTUAL);
+                                                       : clock_get_ns(KEMU_CLOCK_VIRTUAL);
         } else {
             now = clock_virtual_step(ns);
         }
@@ -371,7 +371,7 @@ static void qtest_cmd_clock(char **w, int n)
             qtest_sendf("FAIL malformed clock_set command\n");
             return;
         }
-        now = clock_get_ns(CLOCK_VIRTUAL);
+        now = clock_get_ns(KEMU_CLOCK_VIRTUAL);
         if (ns > now) {
             now = clock_virtual_step(ns - now);
         }

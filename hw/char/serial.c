@@ -150,7 +150,7 @@ static void serial_rearm_timeout(SerialState *s)
     }
     if (serial_fifo_enabled(s) && s->rx_count > 0) {
         timer_mod(s->fifo_timeout_timer,
-                  clock_get_ns(CLOCK_VIRTUAL) + 4 * serial_char_time_ns(s));
+                  clock_get_ns(KEMU_CLOCK_VIRTUAL) + 4 * serial_char_time_ns(s));
     } else {
         timer_del(s->fifo_timeout_timer);
     }
@@ -503,7 +503,7 @@ bool serial_realize_core(SerialState *s, Error **errp)
         error_setg(errp, "baudbase must be non-zero");
         return false;
     }
-    s->fifo_timeout_timer = timer_new_ns(CLOCK_VIRTUAL, serial_fifo_timeout, s);
+    s->fifo_timeout_timer = timer_new_ns(KEMU_CLOCK_VIRTUAL, serial_fifo_timeout, s);
     if (s->chr) {
         s->fe.can_read = serial_can_receive;
         s->fe.read = serial_receive;

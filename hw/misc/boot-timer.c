@@ -9,7 +9,7 @@
  * in milliseconds with three decimals (microsecond resolution).  "Process start" is
  * taken as the earliest constructor of the kemu binary (before main(), after the
  * dynamic loader), i.e. it excludes the exec and dynamic-linking time, about
- * a millisecond.  CLOCK_MONOTONIC is the clock behind kemu's CLOCK_REALTIME.
+ * a millisecond.  CLOCK_MONOTONIC is the clock behind kemu's KEMU_CLOCK_REALTIME.
  *
  * The default port 0x440 is unused on PC/AT-compatible machines (not claimed by
  * any device QEMU's pc/q35 machines model); it is the `iobase` property.  Other

@@ -14,7 +14,7 @@
  * IRQ 8, and the century at CMOS 0x32.
  *
  * Time model: guest time = clock + offset.  The clock is the host wall clock
- * (CLOCK_HOST; UTC, like QEMU's default -rtc base=utc,clock=host), or the virtual
+ * (KEMU_CLOCK_HOST; UTC, like QEMU's default -rtc base=utc,clock=host), or the virtual
  * clock under qtest (QEMU's clock=vm) so tests step it; the offset starts at the host
  * UTC time.  Time bytes are computed when read, and flags (UF/AF/PF) are evaluated
  * lazily when register C is read; timers run only while an interrupt is enabled.
@@ -513,7 +513,7 @@ static void rtc_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "Maximum value for \"irq\" is: %u", ISA_NUM_IRQS - 1);
         return;
     }
-    s->clock = qtest_enabled() ? CLOCK_VIRTUAL : CLOCK_HOST;
+    s->clock = qtest_enabled() ? KEMU_CLOCK_VIRTUAL : KEMU_CLOCK_HOST;
     s->update_timer = timer_new_ns(s->clock, rtc_timer_cb, s);
     s->periodic_timer = timer_new_ns(s->clock, rtc_timer_cb, s);
     s->irq = isa_get_irq(s->isairq);
@@ -524,7 +524,7 @@ static void rtc_realize(DeviceState *dev, Error **errp)
     s->cmos_data[RTC_REG_A] = REG_A_DV_32K | 0x06;
     s->cmos_data[RTC_REG_B] = REG_B_24H;
     s->cmos_data[RTC_REG_D] = REG_D_VRT;
-    int64_t host = clock_get_ns(CLOCK_HOST);
+    int64_t host = clock_get_ns(KEMU_CLOCK_HOST);
     s->offset_ns = host - clock_get_ns(s->clock);
     s->wday_offset = 0;
     s->last_update_sec = rtc_floor_div(host, RTC_NS);
