@@ -145,6 +145,13 @@ static const AccelClass *select_accel(MachineState *ms, Error **errp)
 
     for (char **n = names; *n; n++) {
         const AccelClass *ac = accel_find(*n);
+        if (!ac && !strcmp(*n, "tcg")) {
+            error_free(last);
+            last = NULL;
+            error_setg(&last, "-accel tcg: the software x86 CPU is not implemented yet; "
+                              "use -accel kvm");
+            continue;
+        }
         if (!ac) {
             error_setg(errp, "invalid accelerator %s", *n);
             error_free(last);
@@ -216,7 +223,11 @@ int main(int argc, char **argv)
         usage();
     }
 
-    MachineState *ms = machine_state_from_config(&cfg, &error_fatal);
+    MachineState *ms = machine_state_from_config(&cfg, &err);
+    if (!ms) {
+        error_report_err(err);
+        return 1;
+    }
     machine_set_current(ms);
     runstate_set_no_reboot(ms->no_reboot);
     runstate_set_no_shutdown(ms->no_shutdown);
@@ -254,8 +265,12 @@ int main(int argc, char **argv)
         error_report_err(err);
         return 1;
     }
-    create_devices(ms, &error_fatal);
     serial_connect_from_config(&cfg, &error_fatal);
+    create_devices(ms, &error_fatal);
+    if (ms->mc->done && !ms->mc->done(ms, &err)) {
+        error_report_err(err);
+        return 1;
+    }
 
     g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
     g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));

@@ -188,7 +188,7 @@ void options_parse(int argc, char **argv, KemuConfig *cfg)
             Opts *o = parse_or_die(name, arg, "accel");
             const char *acc = opts_get(o, "accel");
             if (opts_str_is_help(acc)) {
-                printf("Accelerators supported in QEMU binary:\nkvm\ntcg\nqtest\n");
+                printf("Accelerators supported in QEMU binary:\nkvm\nqtest\n");
                 exit(0);
             }
             if (!acc) {
@@ -572,7 +572,8 @@ MachineState *machine_state_from_config(KemuConfig *cfg, Error **errp)
             } else if (!strcmp(ki, "split")) {
                 ms->irqchip = IRQCHIP_SPLIT;
             } else {
-                error_setg(errp, "Parameter 'kernel-irqchip' does not accept value '%s'", ki);
+                error_setg(errp, "-machine kernel-irqchip=%s: Parameter 'kernel-irqchip' "
+                                 "does not accept value '%s'", ki, ki);
                 error_append_hint(errp, "Accepted values: on, off, split\n");
                 return NULL;
             }

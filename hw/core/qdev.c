@@ -568,8 +568,16 @@ void qdev_print_type_help(const DeviceClass *dc)
         char *head = g_strdup_printf("  %s=<%s>", p->name, prop_type_name(p->type));
         printf("%-24s -", head);
         g_free(head);
-        if (p->desc) {
-            printf(" %s", p->desc);
+        const char *desc = p->desc;
+        if (!desc && p->type == PROP_CHARDEV) {
+            desc = "ID of a chardev to use as a backend";
+        } else if (!desc && p->type == PROP_DRIVE) {
+            desc = "Node name or ID of a block device to use as a backend";
+        } else if (!desc && p->type == PROP_NETDEV) {
+            desc = "ID of a netdev to use as a backend";
+        }
+        if (desc) {
+            printf(" %s", desc);
         } else {
             printf(" ");
         }

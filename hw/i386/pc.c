@@ -146,6 +146,13 @@ static bool pc_init(MachineState *ms, Error **errp)
         return false;
     }
 
+    return true;
+}
+
+static bool pc_done(MachineState *ms, Error **errp)
+{
+    PCBoard *pc = ms->board;
+
     /* Boot */
     if (!ms->kernel_filename) {
         error_setg(errp, "no -kernel given: firmware boot (SeaBIOS) is not available yet");
@@ -180,6 +187,7 @@ static const MachineClass pc_machine = {
     .max_cpus = 255,
     .default_ram_size = 128ull << 20,
     .init = pc_init,
+    .done = pc_done,
     .reset = pc_reset,
 };
 MACHINE_REGISTER(pc_machine)

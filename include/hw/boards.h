@@ -51,6 +51,8 @@ struct MachineClass {
     unsigned max_cpus;
     uint64_t default_ram_size;
     bool (*init)(MachineState *ms, Error **errp);
+    /* After -device and -serial devices exist: load boot images, build ACPI/fw_cfg. */
+    bool (*done)(MachineState *ms, Error **errp);
     void (*reset)(MachineState *ms);
 };
 
