@@ -10,6 +10,8 @@
  */
 #include "system/memory.h"
 
+#include "kemu/event_notifier.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -23,6 +25,8 @@ static MemoryRegion system_io;
 static GPtrArray *all_address_spaces;
 static int transaction_depth;
 static bool transaction_pending;
+
+static void memory_topology_changed(void);
 
 MemoryRegion *get_system_memory(void)
 {
@@ -102,6 +106,31 @@ void memory_region_init_alias(MemoryRegion *mr, const char *name, MemoryRegion *
     mr->alias_offset = offset;
 }
 
+void memory_region_add_eventfd(MemoryRegion *mr, hwaddr addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e)
+{
+    mr->ioeventfds = g_renew(MemoryRegionIoeventfd, mr->ioeventfds, mr->nr_ioeventfds + 1);
+    mr->ioeventfds[mr->nr_ioeventfds++] = (MemoryRegionIoeventfd){
+        .addr = addr, .size = size, .match_data = match_data, .data = data, .e = e,
+    };
+    memory_topology_changed();
+}
+
+void memory_region_del_eventfd(MemoryRegion *mr, hwaddr addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e)
+{
+    for (unsigned i = 0; i < mr->nr_ioeventfds; i++) {
+        MemoryRegionIoeventfd *f = &mr->ioeventfds[i];
+        if (f->addr == addr && f->size == size && f->match_data == match_data &&
+            (!match_data || f->data == data) && f->e == e) {
+            memmove(f, f + 1, (mr->nr_ioeventfds - i - 1) * sizeof(*f));
+            mr->nr_ioeventfds--;
+            memory_topology_changed();
+            return;
+        }
+    }
+}
+
 void memory_region_finalize(MemoryRegion *mr)
 {
     if (mr->parent) {
@@ -111,6 +140,7 @@ void memory_region_finalize(MemoryRegion *mr)
         munmap(mr->ram, mr->size);
     }
     g_free(mr->subregions);
+    g_free(mr->ioeventfds);
     g_free(mr->name);
     memset(mr, 0, sizeof(*mr));
 }
@@ -283,6 +313,58 @@ static bool flatview_contains(const FlatView *v, const FlatRange *r)
     return false;
 }
 
+typedef struct AddressSpaceIoeventfd {
+    hwaddr addr;
+    MemoryRegionIoeventfd fd;
+} AddressSpaceIoeventfd;
+
+static bool as_ioeventfd_eq(const AddressSpaceIoeventfd *a, const AddressSpaceIoeventfd *b)
+{
+    return a->addr == b->addr && a->fd.size == b->fd.size && a->fd.match_data == b->fd.match_data &&
+           (!a->fd.match_data || a->fd.data == b->fd.data) && a->fd.e == b->fd.e;
+}
+
+/* Recompute the visible ioeventfds and tell listeners the difference. */
+static void address_space_update_ioeventfds(AddressSpace *as)
+{
+    GArray *now = g_array_new(FALSE, FALSE, sizeof(AddressSpaceIoeventfd));
+    for (unsigned i = 0; i < as->view->nr; i++) {
+        const FlatRange *r = &as->view->ranges[i];
+        for (unsigned j = 0; j < r->mr->nr_ioeventfds; j++) {
+            const MemoryRegionIoeventfd *f = &r->mr->ioeventfds[j];
+            if (f->addr >= r->offset_in_mr && f->addr + f->size <= r->offset_in_mr + r->size) {
+                AddressSpaceIoeventfd a = { .addr = r->start + (f->addr - r->offset_in_mr),
+                                            .fd = *f };
+                g_array_append_val(now, a);
+            }
+        }
+    }
+    AddressSpaceIoeventfd *nv = (AddressSpaceIoeventfd *)now->data;
+    for (MemoryListener *l = as->listeners; l; l = l->next) {
+        for (unsigned i = 0; i < as->nr_ioeventfds; i++) {
+            bool kept = false;
+            for (unsigned j = 0; j < now->len && !kept; j++) {
+                kept = as_ioeventfd_eq(&as->ioeventfds[i], &nv[j]);
+            }
+            if (!kept && l->eventfd_del) {
+                l->eventfd_del(l, as->ioeventfds[i].addr, &as->ioeventfds[i].fd);
+            }
+        }
+        for (unsigned j = 0; j < now->len; j++) {
+            bool had = false;
+            for (unsigned i = 0; i < as->nr_ioeventfds && !had; i++) {
+                had = as_ioeventfd_eq(&as->ioeventfds[i], &nv[j]);
+            }
+            if (!had && l->eventfd_add) {
+                l->eventfd_add(l, nv[j].addr, &nv[j].fd);
+            }
+        }
+    }
+    g_free(as->ioeventfds);
+    as->nr_ioeventfds = now->len;
+    as->ioeventfds = (AddressSpaceIoeventfd *)g_array_free(now, FALSE);
+}
+
 static void address_space_update(AddressSpace *as)
 {
     FlatView *old = as->view;
@@ -310,6 +392,7 @@ static void address_space_update(AddressSpace *as)
         }
     }
     flatview_unref(old);
+    address_space_update_ioeventfds(as);
 }
 
 static void memory_topology_changed(void)
@@ -442,6 +525,7 @@ void address_space_destroy(AddressSpace *as)
 {
     g_ptr_array_remove(all_address_spaces, as);
     flatview_unref(as->view);
+    g_free(as->ioeventfds);
     g_free(as->name);
     memset(as, 0, sizeof(*as));
 }
@@ -458,6 +542,11 @@ void memory_listener_register(MemoryListener *l, AddressSpace *as)
     }
     if (l->commit) {
         l->commit(l);
+    }
+    for (unsigned i = 0; i < as->nr_ioeventfds; i++) {
+        if (l->eventfd_add) {
+            l->eventfd_add(l, as->ioeventfds[i].addr, &as->ioeventfds[i].fd);
+        }
     }
 }
 
@@ -592,6 +681,18 @@ static MemTxResult io_dispatch(MemoryRegion *mr, hwaddr addr, uint64_t *val, uns
             *val = ~0ull;
         }
         return MEMTX_ERROR;
+    }
+    if (is_write) {
+        /* ioeventfd not taken by the accelerator: signal it here instead. */
+        for (unsigned i = 0; i < mr->nr_ioeventfds; i++) {
+            const MemoryRegionIoeventfd *f = &mr->ioeventfds[i];
+            if (f->addr == addr && f->size == size &&
+                (!f->match_data || f->data == (*val & (size == 8 ? ~0ull
+                                                       : (1ull << (8 * size)) - 1)))) {
+                event_notifier_set(f->e);
+                return MEMTX_OK;
+            }
+        }
     }
     mr->dispatch_depth++;
     mmio_access(mr, addr, val, size, is_write);

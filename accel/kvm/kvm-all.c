@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "kvm-internal.h"
+#include "kemu/event_notifier.h"
 #include "system/accel.h"
 
 KVMState kvm_state = { .fd = -1, .vmfd = -1 };
@@ -173,6 +174,110 @@ static int kvm_del_irqfd(int fd, int gsi)
     return kvm_irqfd(fd, gsi, false);
 }
 
+/* ---- ioeventfds follow the flat views of memory and I/O space ---- */
+
+static MemoryListener kvm_io_listener;
+
+static void kvm_mem_eventfd_add(MemoryListener *l, hwaddr addr, const MemoryRegionIoeventfd *f)
+{
+    bool pio = l == &kvm_io_listener;
+    int r = kvm_ioeventfd(event_notifier_get_fd(f->e), addr, f->size, f->match_data, f->data,
+                          pio, true);
+    if (r < 0) {
+        /* Not fatal: the dispatcher signals the notifier on the exit instead. */
+        warn_report("kvm: cannot register ioeventfd at 0x%" PRIx64 ": %s", addr, strerror(-r));
+    }
+}
+
+static void kvm_mem_eventfd_del(MemoryListener *l, hwaddr addr, const MemoryRegionIoeventfd *f)
+{
+    bool pio = l == &kvm_io_listener;
+    kvm_ioeventfd(event_notifier_get_fd(f->e), addr, f->size, f->match_data, f->data, pio, false);
+}
+
+/* ---- GSI routing: the irqchip pins plus MSI routes for irqfd ---- */
+
+#define KVM_IOAPIC_PINS 24
+#define KVM_PIC_PINS 16
+
+static struct kvm_irq_routing *routes;
+static unsigned nr_routes, max_routes;
+static unsigned next_msi_gsi = KVM_IOAPIC_PINS;
+
+static void kvm_route_add(const struct kvm_irq_routing_entry *e)
+{
+    if (nr_routes == max_routes) {
+        max_routes = max_routes ? max_routes * 2 : 64;
+        routes = g_realloc(routes, sizeof(*routes) + max_routes * sizeof(routes->entries[0]));
+    }
+    routes->entries[nr_routes++] = *e;
+}
+
+static void kvm_init_irq_routing(void)
+{
+    /* KVM_SET_GSI_ROUTING replaces the whole table: restate the default pin routes. */
+    for (unsigned gsi = 0; gsi < KVM_IOAPIC_PINS; gsi++) {
+        struct kvm_irq_routing_entry e = {
+            .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+        };
+        kvm_route_add(&e);
+        if (gsi < KVM_PIC_PINS && gsi != 2) {
+            e.u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+            e.u.irqchip.pin = gsi % 8;
+            kvm_route_add(&e);
+        }
+    }
+}
+
+static int kvm_commit_routes(void)
+{
+    routes->nr = nr_routes;
+    routes->flags = 0;
+    return kvm_vm_ioctl(KVM_SET_GSI_ROUTING, routes);
+}
+
+static int kvm_add_msi_route(uint64_t addr, uint32_t data)
+{
+    struct kvm_irq_routing_entry e = {
+        .gsi = next_msi_gsi, .type = KVM_IRQ_ROUTING_MSI,
+        .u.msi = { .address_lo = (uint32_t)addr, .address_hi = addr >> 32, .data = data },
+    };
+    kvm_route_add(&e);
+    int r = kvm_commit_routes();
+    if (r < 0) {
+        nr_routes--;
+        return r;
+    }
+    return next_msi_gsi++;
+}
+
+static int kvm_update_msi_route(int gsi, uint64_t addr, uint32_t data)
+{
+    for (unsigned i = 0; i < nr_routes; i++) {
+        struct kvm_irq_routing_entry *e = &routes->entries[i];
+        if ((int)e->gsi == gsi && e->type == KVM_IRQ_ROUTING_MSI) {
+            e->u.msi.address_lo = (uint32_t)addr;
+            e->u.msi.address_hi = addr >> 32;
+            e->u.msi.data = data;
+            return kvm_commit_routes();
+        }
+    }
+    return -ENOENT;
+}
+
+static void kvm_release_msi_route(int gsi)
+{
+    for (unsigned i = 0; i < nr_routes; i++) {
+        if ((int)routes->entries[i].gsi == gsi &&
+            routes->entries[i].type == KVM_IRQ_ROUTING_MSI) {
+            routes->entries[i] = routes->entries[--nr_routes];
+            kvm_commit_routes();
+            return;
+        }
+    }
+}
+
 /* ---- init ---- */
 
 static bool kvm_check_cap(int cap)
@@ -290,9 +395,17 @@ static bool kvm_init(MachineState *ms, const Opts *opts, Error **errp)
     }
 
     kvm_cpu_signal_init();
+    if (s->irqchip) {
+        kvm_init_irq_routing();
+    }
     kvm_listener.region_add = kvm_region_add;
     kvm_listener.region_del = kvm_region_del;
+    kvm_listener.eventfd_add = kvm_mem_eventfd_add;
+    kvm_listener.eventfd_del = kvm_mem_eventfd_del;
     memory_listener_register(&kvm_listener, &address_space_memory);
+    kvm_io_listener.eventfd_add = kvm_mem_eventfd_add;
+    kvm_io_listener.eventfd_del = kvm_mem_eventfd_del;
+    memory_listener_register(&kvm_io_listener, &address_space_io);
     return true;
 }
 
@@ -320,6 +433,9 @@ static const AccelClass kvm_accel = {
     .del_ioeventfd = kvm_del_ioeventfd,
     .add_irqfd = kvm_add_irqfd,
     .del_irqfd = kvm_del_irqfd,
+    .add_msi_route = kvm_add_msi_route,
+    .update_msi_route = kvm_update_msi_route,
+    .release_msi_route = kvm_release_msi_route,
 };
 
 static void __attribute__((constructor)) kvm_register(void)

@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "hw/isa.h"
+#include "system/runstate.h"
 
 typedef struct I440FXHost {
     MemoryRegion conf_addr, conf_data;
@@ -72,8 +73,38 @@ static const MemoryRegionOps conf_data_ops = {
 
 typedef struct PIIX3State {
     PCIDevice parent;
-    int pic_level[16];
+    MemoryRegion rcr_io;
+    uint8_t rcr;    /* reset control register, I/O port 0xcf9 (82371SB §4.1.5) */
 } PIIX3State;
+
+#define RCR_SYS_RST 0x02
+#define RCR_RST_CPU 0x04
+
+static uint64_t rcr_read(void *opaque, hwaddr addr, unsigned size)
+{
+    PIIX3State *s = opaque;
+    return s->rcr;
+}
+
+static void rcr_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
+{
+    PIIX3State *s = opaque;
+    /* A 0->1 transition of RST_CPU resets; SYS_RST selects hard vs soft reset, which
+     * are the same for a virtual machine. */
+    if ((val & RCR_RST_CPU) && !(s->rcr & RCR_RST_CPU)) {
+        s->rcr = 0;
+        system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+        return;
+    }
+    s->rcr = val & RCR_SYS_RST;
+}
+
+static const MemoryRegionOps rcr_ops = {
+    .read = rcr_read,
+    .write = rcr_write,
+    .valid_min = 1,
+    .valid_max = 1,
+};
 
 static PIIX3State *piix3;
 
@@ -113,6 +144,9 @@ static void piix3_realize(PCIDevice *d, Error **errp)
         d->wmask[PIIX_PIRQRC + i] = 0x8f;
     }
     pci_bus_irqs(d->bus, piix3_set_irq, i440fx_map_irq, d);
+    PIIX3State *s = (PIIX3State *)d;
+    memory_region_init_io(&s->rcr_io, &rcr_ops, s, "piix3-reset-control", 1);
+    memory_region_add_subregion_overlap(get_system_io(), 0xcf9, &s->rcr_io, 1);
 }
 
 static void piix3_reset(DeviceState *dev)
@@ -121,6 +155,7 @@ static void piix3_reset(DeviceState *dev)
     for (int i = 0; i < 4; i++) {
         d->config[PIIX_PIRQRC + i] = 0x80;
     }
+    ((PIIX3State *)d)->rcr = 0;
 }
 
 static PCIDeviceClass piix3_class = {

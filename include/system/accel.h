@@ -48,6 +48,10 @@ typedef struct AccelClass {
                          bool pio);
     int (*add_irqfd)(int fd, int gsi);
     int (*del_irqfd)(int fd, int gsi);
+    /* MSI routes give an MSI message a GSI number for irqfd: returns gsi or -errno. */
+    int (*add_msi_route)(uint64_t addr, uint32_t data);
+    int (*update_msi_route)(int gsi, uint64_t addr, uint32_t data);
+    void (*release_msi_route)(int gsi);
     void (*shutdown)(void);
 } AccelClass;
 

@@ -24,6 +24,16 @@ typedef enum MemTxResult {
 } MemTxResult;
 
 typedef struct MemoryRegion MemoryRegion;
+typedef struct EventNotifier EventNotifier;
+
+/* A guest write of `size` bytes at `addr` (matching `data` if match_data) signals `e`. */
+typedef struct MemoryRegionIoeventfd {
+    hwaddr addr;
+    unsigned size;
+    bool match_data;
+    uint64_t data;
+    EventNotifier *e;
+} MemoryRegionIoeventfd;
 typedef struct AddressSpace AddressSpace;
 typedef struct FlatView FlatView;
 
@@ -68,6 +78,8 @@ struct MemoryRegion {
     /* Children, kept sorted by descending priority then insertion order. */
     MemoryRegion **subregions;
     unsigned nr_subregions;
+    MemoryRegionIoeventfd *ioeventfds;
+    unsigned nr_ioeventfds;
     unsigned dispatch_depth;     /* re-entrancy guard, see memory.c */
     bool reentrancy_warned;
 };
@@ -92,6 +104,9 @@ typedef struct MemoryListener {
     void (*region_add)(struct MemoryListener *l, const FlatRange *fr);
     void (*region_del)(struct MemoryListener *l, const FlatRange *fr);
     void (*commit)(struct MemoryListener *l);
+    /* ioeventfds as they appear/disappear at address-space addresses */
+    void (*eventfd_add)(struct MemoryListener *l, hwaddr addr, const MemoryRegionIoeventfd *fd);
+    void (*eventfd_del)(struct MemoryListener *l, hwaddr addr, const MemoryRegionIoeventfd *fd);
     AddressSpace *as;
     struct MemoryListener *next;
 } MemoryListener;
@@ -102,6 +117,9 @@ struct AddressSpace {
     FlatView *view;
     MemoryListener *listeners;
     uint64_t generation;
+    /* ioeventfds currently visible, as {address-space address, descriptor} */
+    struct AddressSpaceIoeventfd *ioeventfds;
+    unsigned nr_ioeventfds;
 };
 
 /* Region constructors: `mr` is caller-owned storage (usually inside a device). */
@@ -117,6 +135,13 @@ void memory_region_init_io(MemoryRegion *mr, const MemoryRegionOps *ops, void *o
 void memory_region_init_alias(MemoryRegion *mr, const char *name, MemoryRegion *orig,
                               hwaddr offset, uint64_t size);
 void memory_region_finalize(MemoryRegion *mr);
+
+/* ioeventfd registration: the accelerator takes such writes without a vCPU exit
+ * where it can; otherwise the dispatcher signals the notifier itself. */
+void memory_region_add_eventfd(MemoryRegion *mr, hwaddr addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e);
+void memory_region_del_eventfd(MemoryRegion *mr, hwaddr addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e);
 
 void memory_region_add_subregion(MemoryRegion *parent, hwaddr offset, MemoryRegion *child);
 void memory_region_add_subregion_overlap(MemoryRegion *parent, hwaddr offset,

@@ -2,6 +2,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "kemu/event_notifier.h"
 #include "system/memory.h"
 
 typedef struct Dev {
@@ -224,6 +225,59 @@ static void test_listener(void)
     teardown();
 }
 
+typedef struct EfdRec {
+    MemoryListener l;
+    int adds, dels;
+    hwaddr last;
+} EfdRec;
+
+static void efd_add(MemoryListener *l, hwaddr addr, const MemoryRegionIoeventfd *f)
+{
+    ((EfdRec *)l)->adds++;
+    ((EfdRec *)l)->last = addr;
+}
+
+static void efd_del(MemoryListener *l, hwaddr addr, const MemoryRegionIoeventfd *f)
+{
+    ((EfdRec *)l)->dels++;
+}
+
+static void test_ioeventfd(void)
+{
+    Dev d = { 0 };
+    MemoryRegion io;
+    EventNotifier e;
+    EfdRec rec = { .l = { .eventfd_add = efd_add, .eventfd_del = efd_del } };
+    setup();
+    g_assert_true(event_notifier_init(&e, false, NULL));
+    memory_region_init_io(&io, &dev_ops, &d, "notify", 0x100);
+    memory_region_add_subregion(&root, 0x3000, &io);
+    memory_listener_register(&rec.l, &as);
+    memory_region_add_eventfd(&io, 0x10, 4, true, 7, &e);
+    /* Listeners see it at its address-space address */
+    g_assert_cmpint(rec.adds, ==, 1);
+    g_assert_cmphex(rec.last, ==, 0x3010);
+    /* Without an accelerator the dispatcher signals it and skips the device */
+    uint32_t v = 7;
+    address_space_write(&as, 0x3010, &v, 4);
+    g_assert_true(event_notifier_test_and_clear(&e));
+    g_assert_cmpint(d.writes, ==, 0);
+    /* Non-matching data reaches the device */
+    v = 8;
+    address_space_write(&as, 0x3010, &v, 4);
+    g_assert_false(event_notifier_test_and_clear(&e));
+    g_assert_cmpint(d.writes, ==, 1);
+    /* Moving the region moves the ioeventfd */
+    memory_region_set_address(&io, 0x4000);
+    g_assert_cmpint(rec.dels, ==, 1);
+    g_assert_cmphex(rec.last, ==, 0x4010);
+    memory_region_del_eventfd(&io, 0x10, 4, true, 7, &e);
+    g_assert_cmpint(rec.dels, ==, 2);
+    memory_listener_unregister(&rec.l);
+    event_notifier_cleanup(&e);
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -233,5 +287,6 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/access-sizes", test_access_sizes);
     g_test_add_func("/memory/reentrancy-guard", test_reentrancy_guard);
     g_test_add_func("/memory/listener", test_listener);
+    g_test_add_func("/memory/ioeventfd", test_ioeventfd);
     return g_test_run();
 }
