@@ -34,7 +34,6 @@
  * when absent, "none" for no log) records each received line as "[R +secs] line" and
  * each sent line as "[S +secs] line", as QEMU does.
  */
-/* First: its ClockType enum must precede <time.h>, whose KEMU_CLOCK_REALTIME is a macro. */
 #include "system/timer.h"
 
 #include <errno.h>

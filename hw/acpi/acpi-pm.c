@@ -74,13 +74,13 @@ static uint64_t acpi_pm_ticks(int64_t ns)
 
 static uint32_t acpi_pm_timer_value(void)
 {
-    return (uint32_t)(acpi_pm_ticks(clock_get_ns(CLOCK_VIRTUAL)) & PM_TMR_MASK);
+    return (uint32_t)(acpi_pm_ticks(clock_get_ns(KEMU_CLOCK_VIRTUAL)) & PM_TMR_MASK);
 }
 
 /* Account bit-23 toggles since the last look: each sets TMR_STS. */
 static void acpi_pm_timer_update_status(AcpiPMState *pm)
 {
-    uint32_t toggles = (uint32_t)(acpi_pm_ticks(clock_get_ns(CLOCK_VIRTUAL)) >> 23);
+    uint32_t toggles = (uint32_t)(acpi_pm_ticks(clock_get_ns(KEMU_CLOCK_VIRTUAL)) >> 23);
 
     if (toggles != pm->tmr_toggles) {
         pm->tmr_toggles = toggles;
@@ -244,7 +244,7 @@ void acpi_pm_reset(AcpiPMState *pm)
     pm->pm1_cnt = pm->sci_en_at_reset ? ACPI_BITMASK_SCI_ENABLE : 0;
     pm->gpe0_sts = 0;
     pm->gpe0_en = 0;
-    pm->tmr_toggles = (uint32_t)(acpi_pm_ticks(clock_get_ns(CLOCK_VIRTUAL)) >> 23);
+    pm->tmr_toggles = (uint32_t)(acpi_pm_ticks(clock_get_ns(KEMU_CLOCK_VIRTUAL)) >> 23);
     pm->sci_level = -1;
     acpi_pm_update_sci(pm);
 }
@@ -256,7 +256,7 @@ void acpi_pm_setup(AcpiPMState *pm, MemoryRegion *parent_io, uint16_t pm_base,
     pm->sci = sci;
     pm->pm_base = pm_base;
     pm->gpe0_base = gpe0_base;
-    pm->tmr_timer = timer_new_ns(CLOCK_VIRTUAL, acpi_pm_tmr_cb, pm);
+    pm->tmr_timer = timer_new_ns(KEMU_CLOCK_VIRTUAL, acpi_pm_tmr_cb, pm);
     memory_region_init_io(&pm->io_pm, &acpi_pm_ops, pm, "acpi-pm", 12);
     memory_region_init_io(&pm->io_gpe, &acpi_gpe_ops, pm, "acpi-gpe0", 4);
     memory_region_add_subregion(parent_io, pm_base, &pm->io_pm);

@@ -5,7 +5,6 @@
 #ifndef HW_CHAR_SERIAL_H
 #define HW_CHAR_SERIAL_H
 
-/* First: its ClockType enum must precede <time.h>, whose KEMU_CLOCK_REALTIME is a macro. */
 #include "system/timer.h"
 
 #include <stdbool.h>
