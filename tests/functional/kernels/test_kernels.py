@@ -92,3 +92,50 @@ def test_multiboot_info(tmp_path):
 def test_multiboot_no_modules():
     status, out = run_kernel('multiboot_info', append='mods=0')
     assert_pass('multiboot_info', status, out)
+
+
+def check_bzimage_output(status, out, cmdline, initrd_data, paths=(32, 64)):
+    assert_pass('bzimage', status, out)
+    m = re.search(r'^fake-bzImage: entered through the (\d+)-bit entry point$', out, re.M)
+    assert m and int(m.group(1)) in paths, describe(status, out)
+    assert ('cmdline: "%s"' % cmdline) in out.splitlines(), describe(status, out)
+    m = re.search(r'^ramdisk_image 0x[0-9a-f]+ ramdisk_size (\d+)$', out, re.M)
+    assert m, describe(status, out)
+    assert int(m.group(1)) == (len(initrd_data) if initrd_data is not None else 0), \
+        describe(status, out)
+    if initrd_data:
+        m = re.search(r'^initrd bytes:((?: [0-9a-f]{2})*)$', out, re.M)
+        assert m and bytes.fromhex(m.group(1)) == initrd_data[:16], describe(status, out)
+    m = re.search(r'^e820_entries (\d+)$', out, re.M)
+    assert m and int(m.group(1)) >= 2, describe(status, out)
+    assert re.search(r'^e820: \[0x0000000000100000-0x[0-9a-f]+\] type 1$', out, re.M), \
+        describe(status, out)
+    return out
+
+
+@pytest.mark.parametrize('smp', [1, 2])
+def test_bzimage(tmp_path, smp):
+    """Direct Linux boot of the fake bzImage (kemu: boot protocol, 32 or 64-bit entry;
+    QEMU: linuxboot option ROM + the image's real-mode setup, 32-bit entry)."""
+    initrd = tmp_path / 'initrd.img'
+    initrd.write_bytes(bytes(range(7, 250)) * 3)
+    cmdline = 'console=ttyS0 kemu.test=1 quoted="a b" end'
+    status, out = run_kernel('bzimage', append=cmdline, initrd=str(initrd), smp=smp)
+    check_bzimage_output(status, out, cmdline, initrd.read_bytes())
+
+
+def test_bzimage_no_initrd():
+    status, out = run_kernel('bzimage', append='just a command line')
+    check_bzimage_output(status, out, 'just a command line', None)
+
+
+@pytest.mark.parametrize('path', [32, 64])
+def test_bzimage_via_bzboot(tmp_path, path):
+    """bzboot (a multiboot kernel) loads the fake bzImage by the boot protocol and enters it
+    through startup_32 or startup_64: checks both entry points under any emulator."""
+    initrd = tmp_path / 'initrd.img'
+    initrd.write_bytes(b'\x1f\x8b' + bytes(range(200)))
+    modules = '%s console=ttyS0 via=bzboot,%s' % (kernel_path('bzimage'), initrd)
+    status, out = run_kernel('bzboot', append='path=%d' % path, initrd=modules)
+    check_bzimage_output(status, out, 'console=ttyS0 via=bzboot', initrd.read_bytes(),
+                         paths=(path,))
