@@ -257,11 +257,17 @@ void acpi_pm_setup(AcpiPMState *pm, MemoryRegion *parent_io, uint16_t pm_base,
     pm->pm_base = pm_base;
     pm->gpe0_base = gpe0_base;
     pm->tmr_timer = timer_new_ns(KEMU_CLOCK_VIRTUAL, acpi_pm_tmr_cb, pm);
+    memory_region_init_container(&pm->container, "piix4-pm", 64);
     memory_region_init_io(&pm->io_pm, &acpi_pm_ops, pm, "acpi-pm", 12);
+    memory_region_add_subregion(&pm->container, 0, &pm->io_pm);
     memory_region_init_io(&pm->io_gpe, &acpi_gpe_ops, pm, "acpi-gpe0", 4);
-    memory_region_add_subregion(parent_io, pm_base, &pm->io_pm);
-    memory_region_add_subregion(parent_io, gpe0_base, &pm->io_gpe);
-    pm->mapped = true;
+    if (pm_base) {
+        memory_region_add_subregion(parent_io, pm_base, &pm->container);
+        pm->mapped = true;
+    }
+    if (gpe0_base) {
+        memory_region_add_subregion(parent_io, gpe0_base, &pm->io_gpe);
+    }
     acpi_pm_last = pm;
     acpi_pm_reset(pm);
 }
@@ -275,15 +281,20 @@ AcpiPMState *acpi_pm_init(MemoryRegion *parent_io, uint16_t pm_base, uint16_t gp
     return pm;
 }
 
+MemoryRegion *acpi_pm_io_region(AcpiPMState *pm)
+{
+    return &pm->container;
+}
+
 void acpi_pm_set_base(AcpiPMState *pm, uint16_t pm_base, bool enabled)
 {
     if (pm->mapped) {
-        memory_region_del_subregion(pm->parent_io, &pm->io_pm);
+        memory_region_del_subregion(pm->parent_io, &pm->container);
         pm->mapped = false;
     }
     pm->pm_base = pm_base;
     if (enabled) {
-        memory_region_add_subregion(pm->parent_io, pm_base, &pm->io_pm);
+        memory_region_add_subregion(pm->parent_io, pm_base, &pm->container);
         pm->mapped = true;
     }
 }

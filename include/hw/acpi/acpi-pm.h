@@ -41,18 +41,23 @@ typedef struct AcpiPMState {
     int sci_level;
     Timer *tmr_timer;
     MemoryRegion *parent_io;
-    MemoryRegion io_pm;         /* 12 bytes: PM1_EVT (4), PM1_CNT (2+2), PM_TMR (4) */
+    MemoryRegion container;     /* the 64-byte PIIX4 PM I/O block (PMBA) */
+    MemoryRegion io_pm;         /* at 0 in it: PM1_EVT (4), PM1_CNT (2+2), PM_TMR (4) */
     MemoryRegion io_gpe;        /* 4 bytes */
 } AcpiPMState;
 
 extern const VMStateDescription vmstate_acpi_pm;
 
-/* Initialise `pm` and map it into `parent_io` (get_system_io()) at the given bases. */
+/* Initialise `pm` and map it into `parent_io` (get_system_io()) at the given bases;
+ * pm_base 0 leaves the PM block unmapped for a PCI wrapper to map acpi_pm_io_region()
+ * at PMBA itself; gpe0_base 0 leaves GPE0 unmapped. */
 void acpi_pm_setup(AcpiPMState *pm, MemoryRegion *parent_io, uint16_t pm_base,
                    uint16_t gpe0_base, Irq *sci);
 /* Allocating variant of acpi_pm_setup. */
 AcpiPMState *acpi_pm_init(MemoryRegion *parent_io, uint16_t pm_base, uint16_t gpe0_base,
                           Irq *sci);
+/* The 64-byte PM I/O block (PM1_EVT at 0, PM1_CNT at 4, PM_TMR at 8). */
+MemoryRegion *acpi_pm_io_region(AcpiPMState *pm);
 /* Move or hide the PM1/timer registers (PIIX4 PMBA at config 0x40, PMIOSE at 0x80). */
 void acpi_pm_set_base(AcpiPMState *pm, uint16_t pm_base, bool enabled);
 /* Power-on state: all status/enable bits clear, SCI_EN = sci_en_at_reset. */

@@ -58,6 +58,10 @@ class QTest:
         self.cmdline = [self.exe, '-M', machine] + accel + [
                         '-qtest', 'unix:' + self.sock_path, '-qtest-log', self.log_path,
                         '-display', 'none', '-nodefaults'] + list(args)
+        # Extra arguments for every run (e.g. a -kernel while the machine insists on one).
+        extra = os.environ.get('KEMU_QTEST_EXTRA_ARGS')
+        if extra and not is_qemu():
+            self.cmdline += extra.split()
         self.stderr_path = os.path.join(self.tmpdir, 'stderr')
         self._stderr = open(self.stderr_path, 'wb')
         self.proc = subprocess.Popen(self.cmdline, stdin=subprocess.DEVNULL,
