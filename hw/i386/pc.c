@@ -8,9 +8,11 @@
 #include <glib.h>
 
 #include "hw/boards.h"
+#include "hw/i386/acpi.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/cpu.h"
 #include "hw/i386/e820.h"
+#include "hw/i386/fw_cfg.h"
 #include "hw/isa.h"
 #include "hw/loader.h"
 #include "hw/pci/i440fx.h"
@@ -24,7 +26,10 @@ typedef struct PCBoard {
     uint64_t below_4g, above_4g;
     E820Table e820;
     PCIBus *pci;
+    PCIDevice *pm;
     DeviceState *rtc;
+    FWCfgState *fw_cfg;
+    AcpiTables acpi;
     X86BootEntry boot_entry;
     bool have_boot_entry;
 } PCBoard;
@@ -130,8 +135,8 @@ static bool pc_init(MachineState *ms, Error **errp)
     if (!qdev_realize(piix3, &pc->pci->qbus, errp)) {
         return false;
     }
-    PCIDevice *pm = pci_create_simple(pc->pci, PCI_DEVFN(1, 3), "PIIX4_PM", errp);
-    if (!pm) {
+    pc->pm = pci_create_simple(pc->pci, PCI_DEVFN(1, 3), "PIIX4_PM", errp);
+    if (!pc->pm) {
         return false;
     }
 
@@ -142,9 +147,27 @@ static bool pc_init(MachineState *ms, Error **errp)
     }
     rtc_set_pc_memory(pc->rtc, pc->below_4g, pc->above_4g, ms->smp.cpus);
     if (!pc_isa_create("port92", errp) || !pc_isa_create("ioport80", errp) ||
-        !pc_isa_create("isa-boot-timer", errp)) {
+        !pc_isa_create("isa-boot-timer", errp) || !pc_isa_create("i8042", errp)) {
         return false;
     }
+
+    /* fw_cfg: what firmware and test kernels read about the machine. */
+    pc->fw_cfg = fw_cfg_init_io(FW_CFG_IO_BASE);
+    if (!pc->fw_cfg) {
+        error_setg(errp, "cannot create fw_cfg");
+        return false;
+    }
+    fw_cfg_add_i64(pc->fw_cfg, FW_CFG_RAM_SIZE, ms->ram_size);
+    fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NB_CPUS, ms->smp.cpus);
+    fw_cfg_add_i16(pc->fw_cfg, FW_CFG_MAX_CPUS, ms->smp.maxcpus);
+    fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NOGRAPHIC, 1);
+    if (ms->has_uuid) {
+        fw_cfg_add_bytes(pc->fw_cfg, FW_CFG_UUID, ms->uuid, 16);
+    }
+    size_t e820_len;
+    uint8_t *e820_blob = e820_fw_cfg_blob(&pc->e820, &e820_len);
+    fw_cfg_add_file(pc->fw_cfg, "etc/e820", e820_blob, e820_len);
+    g_free(e820_blob);
 
     return true;
 }
@@ -158,7 +181,25 @@ static bool pc_done(MachineState *ms, Error **errp)
         error_setg(errp, "no -kernel given: firmware boot (SeaBIOS) is not available yet");
         return false;
     }
-    if (!x86_load_kernel_full(ms, &pc->e820, 0, false, &pc->boot_entry, errp)) {
+    hwaddr rsdp = 0;
+    if (ms->acpi) {
+        AcpiConfig cfg;
+        uint32_t *apic_ids = g_new(uint32_t, ms->smp.cpus);
+        for (unsigned i = 0; i < ms->smp.cpus; i++) {
+            apic_ids[i] = ms->cpus[i]->apic_id;
+        }
+        acpi_config_init_pc(&cfg, ms->smp.cpus, pc->below_4g, pc->above_4g);
+        cfg.apic_ids = apic_ids;
+        bool ok = acpi_build_tables(&cfg, &pc->acpi, errp);
+        g_free(apic_ids);
+        if (!ok) {
+            return false;
+        }
+        rom_add_blob("acpi-tables", pc->acpi.tables, pc->acpi.tables_len, pc->acpi.tables_addr);
+        rom_add_blob("acpi-rsdp", pc->acpi.rsdp, pc->acpi.rsdp_len, pc->acpi.rsdp_addr);
+        rsdp = pc->acpi.rsdp_addr;
+    }
+    if (!x86_load_kernel_full(ms, &pc->e820, rsdp, false, &pc->boot_entry, errp)) {
         return false;
     }
     pc->have_boot_entry = true;

@@ -21,24 +21,39 @@ typedef struct I440FXHost {
 
 static I440FXHost host;
 
+static uint64_t rcr_read(void *opaque, hwaddr addr, unsigned size);
+static void rcr_write(void *opaque, hwaddr addr, uint64_t val, unsigned size);
+typedef struct PIIX3State PIIX3State;
+static PIIX3State *piix3;
+
+/* 0xcf8 is the 32-bit CONFIG_ADDRESS register; a byte access to 0xcf9 is the
+ * PIIX3 reset control register instead, as on real PIIX-based boards. */
 static uint64_t conf_addr_read(void *opaque, hwaddr addr, unsigned size)
 {
     I440FXHost *s = opaque;
-    return s->config_reg;
+    if (size == 4 && addr == 0) {
+        return s->config_reg;
+    }
+    if (size == 1 && addr == 1 && piix3) {
+        return rcr_read(piix3, 0, 1);
+    }
+    return ~0ull >> (64 - 8 * size);
 }
 
 static void conf_addr_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
 {
     I440FXHost *s = opaque;
-    if (size == 4) {
+    if (size == 4 && addr == 0) {
         s->config_reg = val & 0x80fffffc;
+    } else if (size == 1 && addr == 1 && piix3) {
+        rcr_write(piix3, 0, val, 1);
     }
 }
 
 static const MemoryRegionOps conf_addr_ops = {
     .read = conf_addr_read,
     .write = conf_addr_write,
-    .valid_min = 4,
+    .valid_min = 1,
     .valid_max = 4,
 };
 
@@ -71,11 +86,10 @@ static const MemoryRegionOps conf_data_ops = {
 
 #define PIIX_PIRQRC 0x60
 
-typedef struct PIIX3State {
+struct PIIX3State {
     PCIDevice parent;
-    MemoryRegion rcr_io;
     uint8_t rcr;    /* reset control register, I/O port 0xcf9 (82371SB §4.1.5) */
-} PIIX3State;
+};
 
 #define RCR_SYS_RST 0x02
 #define RCR_RST_CPU 0x04
@@ -99,14 +113,7 @@ static void rcr_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
     s->rcr = val & RCR_SYS_RST;
 }
 
-static const MemoryRegionOps rcr_ops = {
-    .read = rcr_read,
-    .write = rcr_write,
-    .valid_min = 1,
-    .valid_max = 1,
-};
 
-static PIIX3State *piix3;
 
 static int i440fx_map_irq(PCIDevice *d, int pin)
 {
@@ -144,9 +151,6 @@ static void piix3_realize(PCIDevice *d, Error **errp)
         d->wmask[PIIX_PIRQRC + i] = 0x8f;
     }
     pci_bus_irqs(d->bus, piix3_set_irq, i440fx_map_irq, d);
-    PIIX3State *s = (PIIX3State *)d;
-    memory_region_init_io(&s->rcr_io, &rcr_ops, s, "piix3-reset-control", 1);
-    memory_region_add_subregion_overlap(get_system_io(), 0xcf9, &s->rcr_io, 1);
 }
 
 static void piix3_reset(DeviceState *dev)
