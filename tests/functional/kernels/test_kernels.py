@@ -139,3 +139,19 @@ def test_bzimage_via_bzboot(tmp_path, path):
     status, out = run_kernel('bzboot', append='path=%d' % path, initrd=modules)
     check_bzimage_output(status, out, 'console=ttyS0 via=bzboot', initrd.read_bytes(),
                          paths=(path,))
+
+
+def test_exceptions():
+    status, out = run_kernel('exceptions')
+    assert_pass('exceptions', status, out)
+
+
+def test_unhandled_exception_fails():
+    """The runtime's failure path: an unexpected #UD prints a FAIL line and exits with code 2
+    (EXIT_EXCEPTION), i.e. VM status 5."""
+    status, out = run_kernel('exceptions', append='unhandled=1')
+    assert re.search(r'^exception 6 #UD error=0x0 eip=0x[0-9a-f]{8}', out, re.M), \
+        describe(status, out)
+    assert re.search(r'^FAIL exceptions: unexpected exception 6 \(#UD\)', out, re.M), \
+        describe(status, out)
+    assert status == 5, describe(status, out)

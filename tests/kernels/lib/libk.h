@@ -132,6 +132,8 @@ struct regs {
 typedef void (*irq_handler_t)(struct regs *r);
 void idt_init(void);            /* also used by the APs */
 void idt_load(void);
+/* Handler for a vector; for an exception vector it replaces the fail-the-test default and may
+ * move r->eip past the faulting instruction. */
 void irq_set_handler(uint8_t vector, irq_handler_t h);
 #define SPURIOUS_VECTOR 0xff
 
