@@ -2,16 +2,52 @@
  * memsize.c: the memory size seen three ways must agree: fw_cfg RAM_SIZE (key 0x0003), the
  * Multiboot mem_lower/mem_upper fields and the Multiboot memory map (Multiboot Specification
  * 0.6.96 §3.3: mem_upper is the KiB of RAM from 1 MiB up to the first hole). With "mem=<MiB>"
- * on the command line, fw_cfg must report exactly that much. Only guests below 3 GiB are
+ * on the command line, fw_cfg must report exactly that much. Also checks the fw_cfg ID and
+ * that the file directory is well formed. Only guests below 3 GiB are
  * checked precisely (above that the PCI hole splits RAM).
  */
 #include "lib/libk.h"
 
 TEST_NAME("memsize");
 
+static bool memchr_nul(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The fw_cfg file directory (key 0x19) must be well formed: a big-endian count, then
+ * entries whose names are NUL-terminated and whose selectors are >= 0x20. */
+static void check_fw_cfg_dir(void)
+{
+    uint8_t buf[64];
+    fw_cfg_read(FW_CFG_FILE_DIR, buf, 4);
+    uint32_t count = ((uint32_t)buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3];
+    printf("fw_cfg: %u files\n", count);
+    CHECK(count < 4096, "fw_cfg file count %u", count);
+    for (uint32_t i = 0; i < count; i++) {
+        for (int j = 0; j < 64; j++) {
+            buf[j] = inb(0x511);
+        }
+        uint32_t size = ((uint32_t)buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3];
+        uint16_t sel = (uint16_t)((buf[4] << 8) | buf[5]);
+        CHECK(memchr_nul((const char *)buf + 8, 56), "fw_cfg file %u: name not terminated", i);
+        printf("fw_cfg: file 0x%04x %6u bytes %s\n", sel, size, (const char *)buf + 8);
+        CHECK(sel >= 0x20, "fw_cfg file %s has selector 0x%x", (const char *)buf + 8, sel);
+    }
+}
+
 int main(void)
 {
     CHECK(fw_cfg_present(), "no fw_cfg signature");
+    uint32_t id = fw_cfg_read32(FW_CFG_ID);
+    printf("fw_cfg ID 0x%x\n", id);
+    CHECK(id & 1, "fw_cfg ID 0x%x lacks the traditional interface bit", id);
+    check_fw_cfg_dir();
     uint64_t ram = fw_cfg_read64(FW_CFG_RAM_SIZE);
     printf("fw_cfg RAM size: %llu bytes (%u MiB)\n", (unsigned long long)ram,
            (unsigned)(ram >> 20));

@@ -1,7 +1,7 @@
 /*
  * time.c: a monotonic microsecond clock on the ACPI power-management timer (ACPI 6.4
  * §4.8.3.3: 3.579545 MHz, 24 bits, or 32 bits when FADT flag TMR_VAL_EXT is set), used for
- * delays and for the timeouts that keep every test bounded.
+ * delays and for the timeouts that keep every test bounded (a stuck timer fails the test).
  */
 #include "libk.h"
 
@@ -10,6 +10,7 @@
 static uint16_t pm_port;
 static uint32_t pm_mask, pm_last;
 static uint64_t pm_ticks;
+static uint32_t pm_same;        /* consecutive reads without change: a stuck timer */
 
 void time_init(void)
 {
@@ -36,6 +37,14 @@ uint64_t time_us(void)
         time_init();
     }
     uint32_t now = inl(pm_port) & pm_mask;
+    /* Every timeout depends on this clock: a timer that stopped would hang the test. One
+     * tick is 0.28 us, so a million equal reads in a row cannot happen on a working timer. */
+    if (now == pm_last && ++pm_same > 1000000) {
+        pm_same = 0;
+        test_fail(EXIT_TIMEOUT, "the ACPI PM timer (port 0x%x) is not counting", pm_port);
+    } else if (now != pm_last) {
+        pm_same = 0;
+    }
     pm_ticks += (now - pm_last) & pm_mask;
     pm_last = now;
     /* ticks * 1e6 / 3579545 without 64-bit division helpers: split whole seconds off. */
