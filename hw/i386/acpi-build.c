@@ -151,7 +151,7 @@ static uint8_t *build_dsdt(const AcpiConfig *cfg, size_t *len_out)
     static const char link_names[4][5] = { "LNKA", "LNKB", "LNKC", "LNKD" };
 
     aml_append(pci, aml_name_decl("_HID", aml_eisaid("PNP0A03")));
-    aml_append(pci, aml_name_decl("_ADR", aml_int(0)));
+    /* No _ADR: a device has _HID or _ADR, not both (§6.1). */
     aml_append(pci, aml_name_decl("_UID", aml_int(0)));
     aml_append(pci, aml_name_decl("_BBN", aml_int(0)));
 
