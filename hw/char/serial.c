@@ -474,7 +474,9 @@ void serial_reset(SerialState *s)
     s->iir = UART_IIR_NO_INT;
     s->fcr = 0;
     s->lcr = 0;
-    s->mcr = 0;
+    /* MCR: the datasheet resets it to 0; QEMU resets OUT2 on (the PC's interrupt gate),
+     * and guests may rely on that, so we follow QEMU. */
+    s->mcr = UART_MCR_OUT2;
     s->lsr = UART_LSR_THRE | UART_LSR_TEMT;
     /* Modem inputs: a connected line has CTS, DSR and DCD asserted (as QEMU). */
     s->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
