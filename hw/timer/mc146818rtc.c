@@ -375,17 +375,19 @@ static void rtc_write_data(RTCState *s, uint8_t idx, uint8_t val)
         break;
     }
     case RTC_REG_B: {
-        int64_t frac = was_running ? rtc_phase_ns(s) : 0;
         if (was_running && (val & REG_B_SET)) {
             rtc_freeze(s);
         }
         if (val & REG_B_SET) {
             val &= ~REG_B_UIE; /* SET = 1 clears UIE */
         }
-        s->cmos_data[RTC_REG_B] = val;
-        if (!was_running && rtc_running(s)) {
-            rtc_thaw(s, frac ? frac : rtc_phase_ns(s));
+        bool will_run = !(val & REG_B_SET) &&
+                        (s->cmos_data[RTC_REG_A] & REG_A_DV) == REG_A_DV_32K;
+        if (!was_running && will_run) {
+            /* The time bytes were written in the format in force until now. */
+            rtc_thaw(s, rtc_phase_ns(s));
         }
+        s->cmos_data[RTC_REG_B] = val;
         rtc_update_irq(s);
         break;
     }
