@@ -29,9 +29,7 @@ static void debugcon_write(void *opaque, hwaddr addr, uint64_t val, unsigned siz
     DebugconState *s = opaque;
     uint8_t ch = (uint8_t)val;
 
-    if (s->chr) {
-        chardev_write_all(s->chr, &ch, 1);
-    }
+    chardev_write_all(s->chr, &ch, 1);
 }
 
 static const MemoryRegionOps debugcon_ops = {
@@ -54,12 +52,14 @@ static void debugcon_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "isa-debugcon: iobase 0x%x outside the I/O space", s->iobase);
         return;
     }
-    if (s->chr) {
-        s->fe.can_read = debugcon_can_read;
-        s->fe.opaque = s;
-        if (!chardev_attach(s->chr, &s->fe, errp)) {
-            return;
-        }
+    if (!s->chr) {
+        error_setg(errp, "Can't create debugcon device, empty char device");
+        return;
+    }
+    s->fe.can_read = debugcon_can_read;
+    s->fe.opaque = s;
+    if (!chardev_attach(s->chr, &s->fe, errp)) {
+        return;
     }
     memory_region_init_io(&s->io, &debugcon_ops, s, "debugcon", 1);
     isa_register_ioport(&s->io, (uint16_t)s->iobase);

@@ -125,6 +125,10 @@ class QTest:
             return reply[2:].strip()
         raise QTestError('%s -> %s' % (line, reply))
 
+    def send(self, line):
+        """Send a command without waiting for its reply (for commands that end the VM)."""
+        self.sock.sendall((line + '\n').encode())
+
     def raw(self, line):
         """Send one command and return the full reply line (for FAIL tests)."""
         self.sock.sendall((line + '\n').encode())
