@@ -27,6 +27,7 @@ typedef struct PCBoard {
     E820Table e820;
     PCIBus *pci;
     PCIDevice *pm;
+    Irq **gsi;
     DeviceState *rtc;
     FWCfgState *fw_cfg;
     AcpiTables acpi;
@@ -121,7 +122,8 @@ static bool pc_init(MachineState *ms, Error **errp)
     }
 
     /* Chipset and legacy devices */
-    isa_bus_init(irq_allocate(pc_gsi_handler, pc, ISA_NUM_IRQS));
+    pc->gsi = irq_allocate(pc_gsi_handler, pc, ISA_NUM_IRQS);
+    isa_bus_init(pc->gsi);
     pc->pci = i440fx_init(errp);
     if (!pc->pci) {
         return false;

@@ -57,6 +57,7 @@ static void setup(void)
 static void teardown(void)
 {
     address_space_destroy(&as);
+    memory_region_finalize(&root);
 }
 
 static void test_flatten_priority(void)
@@ -79,7 +80,7 @@ static void test_flatten_priority(void)
     /* Disabling the hole merges RAM back into one range */
     memory_region_set_enabled(&hole, false);
     g_assert_cmpuint(as.view->nr, ==, 1);
-    memory_region_del_subregion(&root, &hole);
+    memory_region_finalize(&hole);
     memory_region_finalize(&ram);
     teardown();
 }
@@ -110,6 +111,10 @@ static void test_alias_high_offset(void)
     g_assert_cmpint(address_space_read(&as, 0x1010, &back, 4), ==, MEMTX_OK);
     memcpy(&v, ram.ram + 0x28010, 4);
     g_assert_cmphex(back, ==, v);
+    memory_region_finalize(&odd);
+    memory_region_finalize(&hi);
+    memory_region_finalize(&lo);
+    memory_region_finalize(&ram);
     teardown();
 }
 
@@ -135,6 +140,7 @@ static void test_unmapped_and_bounds(void)
     len = 16;
     g_assert_null(address_space_map(&as, 0x5000, &len, false));
     g_assert_cmpuint(len, ==, 0);
+    memory_region_finalize(&ram);
     teardown();
 }
 
@@ -158,6 +164,7 @@ static void test_access_sizes(void)
     g_assert_cmpint(d.writes, ==, 2);
     g_assert_cmpuint(d.last_addr, ==, 0x14);
     g_assert_cmphex(d.last_val, ==, 0x08070605);
+    memory_region_finalize(&io);
     teardown();
 }
 
@@ -175,6 +182,7 @@ static void test_reentrancy_guard(void)
     /* Only the guest's write reached the device; the DMA was blocked */
     g_assert_cmpint(d.writes, ==, 1);
     g_assert_cmphex(d.last_val, ==, 1);
+    memory_region_finalize(&io);
     teardown();
 }
 
@@ -222,6 +230,8 @@ static void test_listener(void)
     address_space_read(&as, 0xf0000, &y, 1);
     g_assert_cmpuint(y, ==, 0x5a);
     memory_listener_unregister(&rec.l);
+    memory_region_finalize(&rom);
+    memory_region_finalize(&ram);
     teardown();
 }
 
@@ -275,6 +285,7 @@ static void test_ioeventfd(void)
     g_assert_cmpint(rec.dels, ==, 2);
     memory_listener_unregister(&rec.l);
     event_notifier_cleanup(&e);
+    memory_region_finalize(&io);
     teardown();
 }
 
