@@ -221,7 +221,9 @@ bool runstate_handle_requests(int *status)
         g_atomic_int_set(&powerdown_requested, 0);
         runstate_emit_event("POWERDOWN", NULL);
         MachineState *ms = current_machine();
-        (void)ms; /* the board's power button hook is wired by the board (ACPI PM) */
+        if (ms && ms->mc->powerdown) {
+            ms->mc->powerdown(ms);
+        }
     }
     return false;
 }

@@ -213,20 +213,29 @@ static void kvm_route_add(const struct kvm_irq_routing_entry *e)
     routes->entries[nr_routes++] = *e;
 }
 
+static int kvm_commit_routes(void);
+
 static void kvm_init_irq_routing(void)
 {
-    /* KVM_SET_GSI_ROUTING replaces the whole table: restate the default pin routes. */
+    /* ISA IRQ n reaches PIC pin n and IOAPIC pin n, except the timer: IRQ0 is wired to
+     * IOAPIC pin 2 (the MADT's interrupt source override), and IOAPIC pin 2 has no
+     * other source.  KVM's built-in default maps GSI 0 to pin 0, so restate it all. */
     for (unsigned gsi = 0; gsi < KVM_IOAPIC_PINS; gsi++) {
-        struct kvm_irq_routing_entry e = {
-            .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
-            .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
-        };
-        kvm_route_add(&e);
+        struct kvm_irq_routing_entry e = { .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP };
         if (gsi < KVM_PIC_PINS && gsi != 2) {
             e.u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
             e.u.irqchip.pin = gsi % 8;
             kvm_route_add(&e);
         }
+        if (gsi != 2) {
+            e.u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+            e.u.irqchip.pin = gsi == 0 ? 2 : gsi;
+            kvm_route_add(&e);
+        }
+    }
+    int r = kvm_commit_routes();
+    if (r < 0) {
+        warn_report("kvm: KVM_SET_GSI_ROUTING: %s", strerror(-r));
     }
 }
 

@@ -7,6 +7,7 @@
  */
 #include <glib.h>
 
+#include "hw/acpi/acpi-pm.h"
 #include "hw/boards.h"
 #include "hw/i386/acpi.h"
 #include "hw/i386/boot.h"
@@ -30,6 +31,7 @@ typedef struct PCBoard {
     Irq **gsi;
     DeviceState *rtc;
     FWCfgState *fw_cfg;
+    AcpiPMState *acpi_pm;
     AcpiTables acpi;
     X86BootEntry boot_entry;
     bool have_boot_entry;
@@ -58,6 +60,18 @@ static const MemoryRegionOps isa_hole_ops = {
     .valid_min = 1,
     .valid_max = 8,
 };
+
+static void pc_apm_command(void *opaque, uint8_t val)
+{
+    PCBoard *pc = opaque;
+    acpi_pm_apm_command(pc->acpi_pm, val);
+}
+
+static void pc_powerdown(MachineState *ms)
+{
+    PCBoard *pc = ms->board;
+    acpi_pm_power_button(pc->acpi_pm);
+}
 
 static uint32_t pc_apic_id(const CpuTopology *t, unsigned index)
 {
@@ -142,6 +156,12 @@ static bool pc_init(MachineState *ms, Error **errp)
         return false;
     }
 
+    /* ACPI PM block behind the PIIX4 PM function: PMBA preset to 0x600 as SeaBIOS does,
+     * GPE0 at 0xafe0, SCI on ISA IRQ 9 (the FADT built in pc_done says the same). */
+    pc->acpi_pm = acpi_pm_init(get_system_io(), 0, 0xafe0, isa_get_irq(9));
+    piix4_pm_set_io(pc->pm, acpi_pm_io_region(pc->acpi_pm), 0x600);
+    piix4_pm_set_apm_callback(pc->pm, pc_apm_command, pc);
+
     pc->rtc = qdev_new("mc146818rtc", errp);
     if (!pc->rtc || !qdev_prop_set(pc->rtc, "base_year", "2000", errp) ||
         !qdev_realize(pc->rtc, isa_bus_get(), errp)) {
@@ -212,6 +232,7 @@ static void pc_reset(MachineState *ms)
 {
     PCBoard *pc = ms->board;
     qdev_reset_all();
+    acpi_pm_reset(pc->acpi_pm);
     rom_reset_all();
     for (unsigned i = 0; i < ms->smp.cpus; i++) {
         X86CPU *cpu = ms->cpus[i];
@@ -232,5 +253,6 @@ static const MachineClass pc_machine = {
     .init = pc_init,
     .done = pc_done,
     .reset = pc_reset,
+    .powerdown = pc_powerdown,
 };
 MACHINE_REGISTER(pc_machine)

@@ -206,7 +206,46 @@ typedef struct PIIX4PMState {
     MemoryRegion *pm_io;     /* the ACPI PM register block, provided by the board */
     bool mapped;
     uint16_t mapped_base;
+    MemoryRegion apm_io;     /* APM control/status ports 0xb2/0xb3 */
+    uint8_t apm_cnt, apm_sts;
+    void (*apm_cb)(void *opaque, uint8_t val);
+    void *apm_opaque;
 } PIIX4PMState;
+
+/* APM ports (82371AB §7.3.1): a write to APMC (0xb2) would raise SMI; with no SMM
+ * firmware the board's callback implements the ACPI enable/disable handshake. */
+static uint64_t apm_read(void *opaque, hwaddr addr, unsigned size)
+{
+    PIIX4PMState *s = opaque;
+    return addr == 0 ? s->apm_cnt : s->apm_sts;
+}
+
+static void apm_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
+{
+    PIIX4PMState *s = opaque;
+    if (addr == 0) {
+        s->apm_cnt = val;
+        if (s->apm_cb) {
+            s->apm_cb(s->apm_opaque, val);
+        }
+    } else {
+        s->apm_sts = val;
+    }
+}
+
+static const MemoryRegionOps apm_ops = {
+    .read = apm_read,
+    .write = apm_write,
+    .valid_min = 1,
+    .valid_max = 1,
+};
+
+void piix4_pm_set_apm_callback(PCIDevice *d, void (*cb)(void *opaque, uint8_t val), void *opaque)
+{
+    PIIX4PMState *s = (PIIX4PMState *)d;
+    s->apm_cb = cb;
+    s->apm_opaque = opaque;
+}
 
 static void piix4_pm_update_io(PIIX4PMState *s)
 {
@@ -238,6 +277,9 @@ static void piix4_pm_config_write(PCIDevice *d, uint32_t addr, uint32_t val, uns
 
 static void piix4_pm_realize(PCIDevice *d, Error **errp)
 {
+    PIIX4PMState *s = (PIIX4PMState *)d;
+    memory_region_init_io(&s->apm_io, &apm_ops, s, "apm-io", 2);
+    memory_region_add_subregion(get_system_io(), 0xb2, &s->apm_io);
     d->config[PCI_INTERRUPT_PIN] = 1;
     pci_set_long(d->config + PIIX4_PMBA, 1); /* I/O space indicator */
     pci_set_long(d->wmask + PIIX4_PMBA, 0xffc0);

@@ -54,6 +54,8 @@ struct MachineClass {
     /* After -device and -serial devices exist: load boot images, build ACPI/fw_cfg. */
     bool (*done)(MachineState *ms, Error **errp);
     void (*reset)(MachineState *ms);
+    /* Host-requested power button press (system_powerdown). */
+    void (*powerdown)(MachineState *ms);
 };
 
 void machine_register(const MachineClass *mc);

@@ -9,5 +9,8 @@ PCIBus *i440fx_init(Error **errp);
 /* Give the PIIX4 PM function its ACPI PM register block; a non-zero preset_base
  * programs PMBA/PMREGMISC as firmware would (direct boot). */
 void piix4_pm_set_io(PCIDevice *pm, MemoryRegion *pm_io, uint16_t preset_base);
+/* Called with each byte written to the APM control port 0xb2. */
+void piix4_pm_set_apm_callback(PCIDevice *pm, void (*cb)(void *opaque, uint8_t val),
+                               void *opaque);
 
 #endif
