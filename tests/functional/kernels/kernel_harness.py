@@ -69,6 +69,19 @@ def require_accel():
                     'under -accel kvm')
 
 
+def is_pvm_host():
+    """KVM here is PVM (kvm_pvm module: virtualisation without VT-x/SVM), which runs guest
+    CPL 0 code in KVM's instruction emulator and only supports long-mode paging."""
+    return os.path.exists('/sys/module/kvm_pvm')
+
+
+def require_legacy_paging():
+    """Skip loudly where the accelerator cannot run 32-bit (non-long-mode) paging."""
+    if accel().split(',')[0].split(':')[0] == 'kvm' and is_pvm_host():
+        pytest.skip('SKIPPED: /dev/kvm is kvm-pvm, which cannot enable 32-bit or PAE paging '
+                    'outside long mode (CR0.PG raises #GP); run with KEMU_TEST_ACCEL=tcg')
+
+
 def kernels_dir():
     return os.environ.get('KEMU_KERNELS_DIR', os.path.join(build_dir(), 'tests', 'kernels'))
 

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from kernel_harness import assert_pass, describe, kernel_path, run_kernel
+from kernel_harness import (assert_pass, describe, kernel_path, require_legacy_paging,
+                            run_kernel)
 
 SMP = [1, 2, 4]
 
@@ -155,3 +156,10 @@ def test_unhandled_exception_fails():
     assert re.search(r'^FAIL exceptions: unexpected exception 6 \(#UD\)', out, re.M), \
         describe(status, out)
     assert status == 5, describe(status, out)
+
+
+@pytest.mark.parametrize('pae', [0, 1])
+def test_paging(pae):
+    require_legacy_paging()
+    status, out = run_kernel('paging', append='pae=%d' % pae)
+    assert_pass('paging', status, out)
