@@ -271,6 +271,10 @@ int main(int argc, char **argv)
         error_report_err(err);
         return 1;
     }
+    if (!cfg.kernel && strcmp(current_accel()->name, "qtest")) {
+        error_report("no -kernel given: firmware boot (SeaBIOS) is not available yet");
+        return 1;
+    }
 
     g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
     g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
