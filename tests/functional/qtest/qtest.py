@@ -224,6 +224,8 @@ class QTest:
             self.close()
 
     def close(self):
+        if self._stderr.closed:
+            return
         try:
             self.sock.close()
         except OSError:
@@ -235,8 +237,13 @@ class QTest:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        err = self.stderr()
         self._stderr.close()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
+        # A sanitizer build reports memory errors and undefined behaviour on stderr.
+        for marker in ('runtime error:', 'ERROR: AddressSanitizer', 'ERROR: LeakSanitizer'):
+            if marker in err:
+                raise QTestError('sanitizer report from %s:\n%s' % (self.exe, err))
 
     def __enter__(self):
         return self
