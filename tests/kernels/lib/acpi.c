@@ -100,6 +100,9 @@ const struct acpi_header *acpi_find_table(const char *sig, int n)
 bool madt_parse(struct madt_info *mi)
 {
     memset(mi, 0, sizeof(*mi));
+    for (int i = 0; i < 16; i++) {
+        mi->isa_gsi[i] = (uint32_t)i;
+    }
     const struct acpi_header *h = acpi_find_table("APIC", 0);
     if (!h) {
         return false;
@@ -125,7 +128,11 @@ bool madt_parse(struct madt_info *mi)
                 memcpy(&mi->ioapic_gsi_base, e + 8, 4);
             }
         } else if (type == 2 && len >= 10) {    /* Interrupt Source Override */
-            if (e[2] == 0 && e[3] == 0) {       /* ISA bus, IRQ 0 */
+            if (e[2] == 0 && e[3] < 16) {       /* ISA bus */
+                memcpy(&mi->isa_gsi[e[3]], e + 4, 4);
+                memcpy(&mi->isa_flags[e[3]], e + 8, 2);
+            }
+            if (e[2] == 0 && e[3] == 0) {       /* IRQ 0 */
                 mi->irq0_override = true;
                 memcpy(&mi->irq0_gsi, e + 4, 4);
                 memcpy(&mi->irq0_flags, e + 8, 2);
@@ -134,4 +141,23 @@ bool madt_parse(struct madt_info *mi)
         off += len;
     }
     return true;
+}
+
+int madt_isa_route(const struct madt_info *mi, int irq, uint8_t vector, uint64_t *entry)
+{
+    uint32_t gsi = mi->isa_gsi[irq];
+    uint16_t flags = mi->isa_flags[irq];
+    if (!mi->nioapics || gsi < mi->ioapic_gsi_base || gsi >= mi->ioapic_gsi_base + 24) {
+        return -1;
+    }
+    /* Fixed delivery, physical destination = this CPU. MPS INTI flags: polarity bits 1:0
+     * (3 = active low), trigger bits 3:2 (3 = level); 0 means the ISA default, edge/high. */
+    *entry = vector | ((uint64_t)lapic_id() << 56);
+    if ((flags & 3) == 3) {
+        *entry |= IOREDTBL_LOW;
+    }
+    if (((flags >> 2) & 3) == 3) {
+        *entry |= IOREDTBL_LEVEL;
+    }
+    return (int)(gsi - mi->ioapic_gsi_base);
 }

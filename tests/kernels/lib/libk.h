@@ -217,7 +217,12 @@ struct madt_info {
     uint32_t irq0_gsi;              /* from an Interrupt Source Override, else 0 */
     uint16_t irq0_flags;
     bool irq0_override;
+    uint32_t isa_gsi[16];           /* ISA IRQ -> GSI (identity unless overridden) */
+    uint16_t isa_flags[16];         /* MPS INTI flags of the override, else 0 (conforming) */
 };
+/* The IOAPIC redirection entry for ISA IRQ `irq` -> vector on this CPU, honouring the MADT
+ * override's polarity/trigger; returns the pin (or -1 if the GSI is not on the IOAPIC). */
+int madt_isa_route(const struct madt_info *mi, int irq, uint8_t vector, uint64_t *entry);
 bool madt_parse(struct madt_info *mi);
 
 /* ---- apic.c: local APIC and I/O APIC (SDM Vol. 3A ch. 10; 82093AA IOAPIC datasheet) ----- */
