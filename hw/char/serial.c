@@ -206,10 +206,10 @@ static void serial_transmit(SerialState *s, uint8_t ch)
     if (serial_loopback(s)) {
         serial_receive_byte(s, ch);
     } else if (s->chr) {
-        /* Data bits beyond the word length are not sent on the wire. */
-        uint8_t mask = (uint8_t)(0xff >> (3 - (s->lcr & UART_LCR_WLS)));
-        uint8_t out = ch & mask;
-        chardev_write_all(s->chr, &out, 1);
+        /* The byte goes to the chardev whole, whatever the word length in LCR: the
+         * "wire" is a byte stream, and QEMU does the same, so guests that never
+         * program LCR (reset value: 5-bit words) still print readable text. */
+        chardev_write_all(s->chr, &ch, 1);
     }
     s->lsr |= UART_LSR_THRE | UART_LSR_TEMT;
     s->thr_ipending = true;
