@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/i386/cpu-models.h"
 #include "hw/isa.h"
 #include "hw/qdev.h"
 #include "kemu/error.h"
@@ -606,21 +607,24 @@ MachineState *machine_state_from_config(KemuConfig *cfg, Error **errp)
     }
     if (cfg->cpu_model) {
         if (opts_str_is_help(cfg->cpu_model)) {
-            printf("Available CPUs:\n"
-                   "x86 host                  processor with all supported host features\n"
-                   "x86 max                   Enables all features supported by the "
-                   "accelerator in the current host\n");
+            x86_cpu_model_print_list();
             exit(0);
         }
         char *model = g_strndup(cfg->cpu_model, strcspn(cfg->cpu_model, ","));
-        if (strcmp(model, "host") && strcmp(model, "max")) {
+        if (!x86_cpu_model_find(model)) {
             error_setg(errp, "unable to find CPU model '%s'", model);
+            g_free(model);
+            return NULL;
+        }
+        if (cfg->cpu_model[strlen(model)] == ',') {
+            error_setg(errp, "-cpu %s: CPU feature flags are not supported yet; use a model "
+                             "name alone", cfg->cpu_model);
             g_free(model);
             return NULL;
         }
         ms->cpu_model = model;
     } else {
-        ms->cpu_model = "host";
+        ms->cpu_model = X86_CPU_MODEL_DEFAULT;
     }
     ms->kernel_filename = g_strdup(cfg->kernel);
     ms->initrd_filename = g_strdup(cfg->initrd);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <glib.h>
 
+#include "hw/i386/cpu-models.h"
 #include "kvm-internal.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
@@ -128,6 +129,24 @@ bool kvm_cpu_init(X86CPU *cpu, Error **errp)
     size_t sz = sizeof(struct kvm_cpuid2) +
                 kvm_state.supported_cpuid->nent * sizeof(struct kvm_cpuid_entry2);
     struct kvm_cpuid2 *c = g_memdup2(kvm_state.supported_cpuid, sz);
+    const X86CPUModel *model = x86_cpu_model_find(cpu->machine->cpu_model);
+    if (model) {
+        X86CPUIDEntry *ents = g_new(X86CPUIDEntry, c->nent);
+        for (unsigned i = 0; i < c->nent; i++) {
+            struct kvm_cpuid_entry2 *ke = &c->entries[i];
+            ents[i] = (X86CPUIDEntry){ ke->function, ke->index, ke->eax, ke->ebx, ke->ecx,
+                                       ke->edx };
+        }
+        x86_cpu_model_apply(model, ents, c->nent);
+        for (unsigned i = 0; i < c->nent; i++) {
+            struct kvm_cpuid_entry2 *ke = &c->entries[i];
+            ke->eax = ents[i].eax;
+            ke->ebx = ents[i].ebx;
+            ke->ecx = ents[i].ecx;
+            ke->edx = ents[i].edx;
+        }
+        g_free(ents);
+    }
     kvm_cpu_setup_cpuid(cpu, c);
     if (ioctl(k->fd, KVM_SET_CPUID2, c) < 0) {
         error_setg_errno(errp, errno, "kvm: KVM_SET_CPUID2 failed");
