@@ -358,6 +358,10 @@ static void qtest_cmd_clock(char **w, int n)
             qtest_sendf("FAIL malformed clock_step command\n");
             return;
         }
+        if (ns > INT64_MAX - clock_get_ns(KEMU_CLOCK_VIRTUAL)) {
+            qtest_sendf("FAIL clock_step: %" PRIi64 " ns is too far\n", ns);
+            return;
+        }
         if (n == 1 || ns == 0) {
             /* Step to the next timer deadline (0: no timer pending, nothing moves). */
             now = clock_virtual_next_deadline() >= 0 ? clock_virtual_step(0)
