@@ -223,6 +223,26 @@ int bdrv_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes, int64
     if (ret >= 0 && (*pnum <= 0 || *pnum > bytes)) {
         return -EIO;
     }
+    if (ret >= 0 && (ret & BDRV_BLOCK_RECURSE) && *file && *file != bs &&
+        (ret & BDRV_BLOCK_DATA) && (ret & BDRV_BLOCK_OFFSET_VALID) && !(ret & BDRV_BLOCK_ZERO)) {
+        /* Data mapped onto a hole of the host file reads as zeroes: say so. */
+        int64_t flen = bdrv_getlength(*file);
+        if (flen >= 0 && *map >= flen) {
+            ret |= BDRV_BLOCK_ZERO;
+        } else if (flen >= 0) {
+            int64_t fnum;
+            int64_t fmap;
+            BlockDriverState *ffile;
+            int ret2 = bdrv_block_status(*file, *map, *pnum, &fnum, &fmap, &ffile);
+            if (ret2 >= 0) {
+                *pnum = fnum;
+                ret |= ret2 & BDRV_BLOCK_ZERO;
+            }
+        }
+    }
+    if (ret >= 0) {
+        ret &= ~BDRV_BLOCK_RECURSE;
+    }
     return ret;
 }
 

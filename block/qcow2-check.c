@@ -77,9 +77,10 @@ static int check_l2(BlockDriverState *bs, CheckState *cs, uint64_t l2_offset, bo
             }
             qcow2_parse_compressed(s, e, &coffset, &csize);
             if (active) {
+                /* Compressed clusters count as fragmented by nature. */
                 cs->res->allocated_clusters++;
                 cs->res->compressed_clusters++;
-                *next_contiguous = 0;
+                cs->res->fragmented_clusters++;
             }
             check_inc(bs, cs, coffset, csize);
             break;
@@ -282,11 +283,9 @@ int qcow2_check_refcounts(BlockDriverState *bs, BdrvCheckResult *res, int fix)
         check_inc(bs, &cs, off, s->cluster_size);
     }
 
-    /* Compare over the file and everything the refcount table covers. */
-    int64_t covered = (int64_t)MIN((uint64_t)s->refcount_table_size << s->refcount_block_bits,
-                                   (uint64_t)CHECK_MAX_CLUSTERS);
+    /* Compare over the clusters of the file (as qemu-img does). */
     int64_t highest = 0;
-    int64_t limit = MAX(cs.nb_clusters, MIN(covered, cs.nb_clusters + 65536));
+    int64_t limit = cs.nb_clusters;
     for (int64_t k = 0; k < limit; k++) {
         uint64_t stored;
         uint64_t computed = k < cs.nb_clusters ? cs.refs[k] : 0;

@@ -366,6 +366,34 @@ static int qcow2_validate_table(BlockDriverState *bs, uint64_t offset, uint64_t 
     return 0;
 }
 
+/*
+ * An image whose refcounted clusters clearly outnumber the clusters the host file
+ * really allocates was preallocated (preallocation=metadata): its data clusters
+ * may be holes, which block status then reports as zero (as QEMU does).
+ */
+static bool qcow2_detect_metadata_preallocation(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t flen = bdrv_getlength(bs->file);
+    int64_t real = bdrv_get_allocated_file_size(bs->file);
+    if (flen < 0 || real < 0) {
+        return false;
+    }
+    int64_t real_clusters = real >> s->cluster_bits;
+    int64_t threshold = MAX(real_clusters * 10 / 9, real_clusters + 2);
+    int64_t n = qcow2_size_to_clusters(s, flen), allocated = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t rc;
+        if (qcow2_get_refcount(bs, i, &rc) < 0) {
+            return false;
+        }
+        if (rc && ++allocated > threshold) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void qcow2_free_state(BDRVQcow2State *s)
 {
     qcow2_cache_destroy(s->l2_cache);
@@ -580,7 +608,8 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     /* Caches: enough L2 tables to map the whole disk, up to 32 MiB. */
     int64_t l2_tables = qcow2_size_to_l1(s, bs->total_size) + 1;
     Error *local_err = NULL;
-    uint64_t l2_cache_bytes = opts_get_size(options, "l2-cache-size", 0, &local_err);
+    uint64_t l2_cache_bytes = options ? opts_get_size(options, "l2-cache-size", 0, &local_err)
+                                      : 0;
     if (local_err) {
         error_propagate(errp, local_err);
         ret = -EINVAL;
@@ -641,6 +670,7 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
             goto fail;
         }
     }
+    s->metadata_preallocation = qcow2_detect_metadata_preallocation(bs);
     bs->request_alignment = 1;
     return 0;
 
@@ -820,7 +850,8 @@ static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t byte
     case QCOW2_CLUSTER_NORMAL:
         *map = host;
         *file = bs->file;
-        return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID;
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID |
+               (s->metadata_preallocation ? BDRV_BLOCK_RECURSE : 0);
     case QCOW2_CLUSTER_COMPRESSED:
         return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_COMPRESSED;
     }

@@ -44,6 +44,7 @@ typedef struct BlockDriverState BlockDriverState;
 #define BDRV_BLOCK_OFFSET_VALID  0x04
 #define BDRV_BLOCK_ALLOCATED     0x10   /* determined by this layer (not the backing) */
 #define BDRV_BLOCK_COMPRESSED    0x40
+#define BDRV_BLOCK_RECURSE       0x80   /* ask the file node whether the data is a hole */
 
 #define BDRV_SECTOR_SIZE 512
 

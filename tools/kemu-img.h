@@ -1,0 +1,32 @@
+/*
+ * kemu-img internals shared between its source files.
+ */
+#ifndef TOOLS_KEMU_IMG_H
+#define TOOLS_KEMU_IMG_H
+
+#include <stdbool.h>
+
+#include "block/block-backend.h"
+#include "block/block_int.h"
+
+typedef enum OutputFormat {
+    OFORMAT_HUMAN,
+    OFORMAT_JSON,
+} OutputFormat;
+
+/* Open an image for a sub-command; on failure print "Could not open ..." and return NULL. */
+BlockBackend *img_open(const char *filename, const char *fmt, int flags, const char *cache,
+                       bool quiet);
+/* Parse --output=...; prints the qemu-img error on failure. */
+bool img_parse_output(const char *arg, OutputFormat *fmt);
+void img_qprintf(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Progress printing as qemu-img -p: "    (12.34/100%)\r". */
+void img_progress_init(bool enabled);
+void img_progress_print(double percent);
+void img_progress_end(void);
+
+int img_convert(int argc, char **argv);
+int img_compare(int argc, char **argv);
+int img_map(int argc, char **argv);
+
+#endif
