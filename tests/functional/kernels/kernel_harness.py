@@ -75,6 +75,11 @@ def is_pvm_host():
     return os.path.exists('/sys/module/kvm_pvm')
 
 
+def software_int_works():
+    """False where KVM cannot execute INT n / INT3 (kvm-pvm emulates CPL 0 code and hangs)."""
+    return not (accel().split(',')[0].split(':')[0] == 'kvm' and is_pvm_host())
+
+
 def require_legacy_paging():
     """Skip loudly where the accelerator cannot run 32-bit (non-long-mode) paging."""
     if accel().split(',')[0].split(':')[0] == 'kvm' and is_pvm_host():
