@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from qtest import QTest, needs_clock
+from qtest import QTest, kemu_only, needs_clock
 
 COM1 = 0x3f8
 RBR = THR = DLL = 0
@@ -165,3 +165,24 @@ def test_character_timeout_interrupt():
         assert q.inb(COM1 + RBR) == 0x55
         assert q.inb(COM1 + IIR) == 0xc1
         assert not q.get_irq(4)
+
+
+@kemu_only  # QEMU 7.2's file chardev has no input-path
+def test_input_from_chardev(tmp_path):
+    inp = tmp_path / 'serial.in'
+    inp.write_bytes(b'kemu')
+    with QTest(['-chardev', 'file,id=s0,path=%s,input-path=%s' % (tmp_path / 'out', inp),
+                '-device', 'isa-serial,chardev=s0']) as q:
+        q.irq_intercept_in('ioapic')
+        q.outb(COM1 + IER, 0x01)
+        got = b''
+        deadline = time.time() + 5
+        while len(got) < 4 and time.time() < deadline:
+            if q.inb(COM1 + LSR) & 0x01:
+                assert q.inb(COM1 + IIR) == 0x04          # received data available
+                got += bytes([q.inb(COM1 + RBR)])
+            else:
+                time.sleep(0.01)
+        assert got == b'kemu'
+        assert q.inb(COM1 + LSR) & 0x03 == 0              # nothing more, no overrun
+        assert q.inb(COM1 + IIR) == 0x01
