@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hw/i386/aml.h"
+#include "hw/loader.h"
 
 #define ACPI_OEM_ID       "KEMU  "
 #define ACPI_OEM_TABLE_ID "KEMUPC  "
@@ -537,4 +538,13 @@ const uint8_t *acpi_find_table(const AcpiTables *t, const char *sig, uint32_t *l
         }
     }
     return NULL;
+}
+
+void acpi_tables_install(const AcpiTables *t, uint32_t tables_max, E820Table *e820)
+{
+    rom_add_blob("acpi tables", t->tables, t->tables_len, t->tables_addr);
+    rom_add_blob("acpi rsdp", t->rsdp, t->rsdp_len, t->rsdp_addr);
+    e820_add_entry(e820, t->tables_addr, tables_max > t->tables_len ? tables_max
+                                                                    : t->tables_len,
+                   E820_ACPI);
 }

@@ -18,6 +18,7 @@
 
 #include "kemu/error.h"
 #include "system/memory.h"
+#include "hw/i386/e820.h"
 
 /* Direct-boot defaults: RSDP where the OS scans for it (§5.2.5.1: 0xE0000-0xFFFFF),
  * tables in 0xE0000-0xEFFFF; the board marks [0xE0000, 0xF0000) E820_ACPI. */
@@ -80,6 +81,12 @@ void acpi_config_init_pc(AcpiConfig *cfg, unsigned nr_cpus, uint64_t below_4g,
                          uint64_t above_4g);
 bool acpi_build_tables(const AcpiConfig *cfg, AcpiTables *out, Error **errp);
 void acpi_tables_free(AcpiTables *t);
+/*
+ * Direct boot: rom_add_blob() the RSDP and the tables at their addresses and mark the
+ * tables area [tables_addr, tables_addr + cfg->tables_max) E820_ACPI in `e820` (the RSDP
+ * sits in the BIOS area, already reserved).  Pass t->rsdp_addr to the Linux loader.
+ */
+void acpi_tables_install(const AcpiTables *t, uint32_t tables_max, E820Table *e820);
 /* Table by signature ("DSDT", "FACP", "APIC", ...) or NULL. */
 const uint8_t *acpi_find_table(const AcpiTables *t, const char *sig, uint32_t *len);
 /* Sum of bytes (a valid table sums to 0 mod 256). */

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "boot-stubs.h"
 #include "hw/i386/acpi.h"
 
 #define MiB (1024ull * 1024)
@@ -258,6 +259,33 @@ static void test_errors(void)
     error_free(err);
 }
 
+static void test_install(void)
+{
+    AcpiConfig cfg;
+    AcpiTables t;
+    E820Table e820;
+
+    acpi_config_init_pc(&cfg, 1, 128 * MiB, 0);
+    g_assert_true(acpi_build_tables(&cfg, &t, &error_abort));
+    e820_build_pc(&e820, 128 * MiB, 0, true, false);
+    stub_blobs_reset();
+    acpi_tables_install(&t, cfg.tables_max, &e820);
+    g_assert_cmpuint(stub_nr_blobs, ==, 2);
+    g_assert_cmpstr(stub_blobs[0].name, ==, "acpi tables");
+    g_assert_cmphex(stub_blobs[0].addr, ==, 0xe0000);
+    g_assert_cmpmem(stub_blobs[0].data, stub_blobs[0].len, t.tables, t.tables_len);
+    g_assert_cmphex(stub_blobs[1].addr, ==, 0xf0000);
+    g_assert_cmpmem(stub_blobs[1].data, 8, "RSD PTR ", 8);
+    /* [0xe0000, 0xf0000) is now ACPI, between the EBDA and the BIOS area. */
+    g_assert_cmpuint(e820.nr, ==, 5);
+    g_assert_cmphex(e820.entries[2].addr, ==, 0xe0000);
+    g_assert_cmphex(e820.entries[2].size, ==, 0x10000);
+    g_assert_cmpuint(e820.entries[2].type, ==, E820_ACPI);
+    g_assert_cmpuint(e820_type_at(&e820, 0xf0000), ==, E820_RESERVED);
+    stub_blobs_reset();
+    acpi_tables_free(&t);
+}
+
 static void test_dsdt_bytes(void)
 {
     AcpiTables t;
@@ -351,6 +379,7 @@ int main(int argc, char **argv)
     g_test_add_func("/i386/acpi/hpet", test_hpet);
     g_test_add_func("/i386/acpi/errors", test_errors);
     g_test_add_func("/i386/acpi/dsdt-bytes", test_dsdt_bytes);
+    g_test_add_func("/i386/acpi/install", test_install);
     g_test_add_func("/i386/acpi/iasl", test_iasl);
     return g_test_run();
 }
