@@ -59,7 +59,9 @@ void img_progress_print(double percent)
 void img_progress_end(void)
 {
     if (progress_enabled) {
-        img_progress_print(100.0);
+        if (progress_last < 100.0) {
+            img_progress_print(100.0);
+        }
         printf("\n");
     }
 }
