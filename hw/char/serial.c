@@ -171,7 +171,7 @@ static void serial_rx_reset(SerialState *s)
     s->rx_head = 0;
     s->rx_count = 0;
     s->timeout_ipending = false;
-    s->lsr &= ~(UART_LSR_DR | UART_LSR_ERR);
+    s->lsr &= ~(UART_LSR_DR | UART_LSR_BI);
     if (s->fifo_timeout_timer) {
         timer_del(s->fifo_timeout_timer);
     }
@@ -215,66 +215,33 @@ static void serial_transmit(SerialState *s, uint8_t ch)
     s->thr_ipending = true;
 }
 
-/* In loopback mode, MSR inputs follow the MCR outputs (§8.8). */
-static void serial_update_msr_loopback(SerialState *s)
+/* In loopback mode the modem inputs are the MCR outputs (§8.8): CTS = RTS, DSR = DTR,
+ * RI = OUT1, DCD = OUT2.  As QEMU does, the line's MSR (and its delta bits) is kept
+ * aside meanwhile, so entering or leaving loopback raises no modem status change. */
+static uint8_t serial_loopback_msr(const SerialState *s)
 {
-    uint8_t old = s->msr;
-    uint8_t now = 0;
-
-    if (s->mcr & UART_MCR_RTS) {
-        now |= UART_MSR_CTS;
-    }
-    if (s->mcr & UART_MCR_DTR) {
-        now |= UART_MSR_DSR;
-    }
-    if (s->mcr & UART_MCR_OUT1) {
-        now |= UART_MSR_RI;
-    }
-    if (s->mcr & UART_MCR_OUT2) {
-        now |= UART_MSR_DCD;
-    }
-    uint8_t delta = old & UART_MSR_DELTA;
-    if ((old ^ now) & UART_MSR_CTS) {
-        delta |= UART_MSR_DCTS;
-    }
-    if ((old ^ now) & UART_MSR_DSR) {
-        delta |= UART_MSR_DDSR;
-    }
-    if ((old & UART_MSR_RI) && !(now & UART_MSR_RI)) {
-        delta |= UART_MSR_TERI; /* trailing edge of RI */
-    }
-    if ((old ^ now) & UART_MSR_DCD) {
-        delta |= UART_MSR_DDCD;
-    }
-    s->msr = now | delta;
+    return (uint8_t)(((s->mcr & (UART_MCR_OUT1 | UART_MCR_OUT2)) << 4) |
+                     ((s->mcr & UART_MCR_RTS) << 3) | ((s->mcr & UART_MCR_DTR) << 5));
 }
 
 static void serial_write_fcr(SerialState *s, uint8_t val)
 {
-    uint8_t old = s->fcr;
-
-    if ((val ^ old) & UART_FCR_FE) {
+    if ((val ^ s->fcr) & UART_FCR_FE) {
         /* Changing the FIFO enable bit clears both FIFOs (§8.4 bit 0). */
         val |= UART_FCR_RFR | UART_FCR_XFR;
     }
-    if (!(val & UART_FCR_FE) && !(old & UART_FCR_FE)) {
-        /* FCR0 must be set for the other bits to be programmed. */
-        return;
-    }
+    /* The datasheet wants FCR0 set for the other bits to take effect; QEMU applies the
+     * FIFO resets regardless, and we follow QEMU. */
     if (val & UART_FCR_RFR) {
         serial_rx_reset(s);
-        if (!(val & UART_FCR_FE)) {
-            /* leaving FIFO mode: nothing buffered */
-        }
     }
     if (val & UART_FCR_XFR) {
-        /* Transmit FIFO is always empty here (immediate transmission). */
-        s->lsr |= UART_LSR_THRE | UART_LSR_TEMT;
+        /* Transmit FIFO is always empty here (immediate transmission): it "becomes"
+         * empty, which is a THRE interrupt condition. */
+        s->lsr |= UART_LSR_THRE;
+        s->thr_ipending = true;
     }
     s->fcr = val & (UART_FCR_FE | UART_FCR_DMS | UART_FCR_ITL);
-    if (!(s->fcr & UART_FCR_FE)) {
-        s->fcr = 0;
-    }
 }
 
 void serial_ioport_write(void *opaque, hwaddr addr, uint64_t val64, unsigned size)
@@ -299,10 +266,10 @@ void serial_ioport_write(void *opaque, hwaddr addr, uint64_t val64, unsigned siz
         } else {
             uint8_t changed = (s->ier ^ val) & 0x0f;
             s->ier = val & 0x0f;
-            /* Enabling ETBEI while THR is empty raises the THRE interrupt at once. */
-            if ((changed & UART_IER_ETBEI) && (s->ier & UART_IER_ETBEI) &&
-                (s->lsr & UART_LSR_THRE)) {
-                s->thr_ipending = true;
+            /* Enabling ETBEI while THR is empty raises the THRE interrupt at once;
+             * disabling it drops a pending one (as QEMU). */
+            if (changed & UART_IER_ETBEI) {
+                s->thr_ipending = (s->ier & UART_IER_ETBEI) && (s->lsr & UART_LSR_THRE);
             }
         }
         break;
@@ -315,28 +282,8 @@ void serial_ioport_write(void *opaque, hwaddr addr, uint64_t val64, unsigned siz
     case UART_MCR: {
         bool was_loop = serial_loopback(s);
         s->mcr = val & 0x1f;
-        if (serial_loopback(s)) {
-            serial_update_msr_loopback(s);
-        } else if (was_loop) {
-            /* Back to the line: the modem inputs of a connected chardev are asserted. */
-            uint8_t delta = s->msr & UART_MSR_DELTA;
-            uint8_t now = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
-            if ((s->msr ^ now) & UART_MSR_CTS) {
-                delta |= UART_MSR_DCTS;
-            }
-            if ((s->msr ^ now) & UART_MSR_DSR) {
-                delta |= UART_MSR_DDSR;
-            }
-            if ((s->msr ^ now) & UART_MSR_DCD) {
-                delta |= UART_MSR_DDCD;
-            }
-            if (s->msr & UART_MSR_RI) {
-                delta |= UART_MSR_TERI;
-            }
-            s->msr = now | delta;
-            if (s->chr) {
-                chardev_accept_input(s->chr);
-            }
+        if (was_loop && !serial_loopback(s) && s->chr) {
+            chardev_accept_input(s->chr); /* the line input is connected again */
         }
         break;
     }
@@ -358,15 +305,13 @@ static uint8_t serial_read_rbr(SerialState *s)
 
     if (serial_fifo_enabled(s)) {
         if (s->rx_count == 0) {
-            /* Empty FIFO: the last byte stays in RBR. */
-            return s->rbr;
+            return 0; /* empty FIFO: QEMU reads 0 (the datasheet leaves it undefined) */
         }
         ret = s->rx_fifo[s->rx_head];
-        s->rbr = ret;
         s->rx_head = (s->rx_head + 1) % UART_FIFO_LENGTH;
         s->rx_count--;
         if (s->rx_count == 0) {
-            s->lsr &= ~(UART_LSR_DR | UART_LSR_ERR);
+            s->lsr &= ~(UART_LSR_DR | UART_LSR_BI);
         }
         /* A read clears the timeout indication and restarts the timeout window. */
         s->timeout_ipending = false;
@@ -374,7 +319,7 @@ static uint8_t serial_read_rbr(SerialState *s)
     } else {
         ret = s->rbr;
         s->rx_count = 0;
-        s->lsr &= ~(UART_LSR_DR | UART_LSR_ERR);
+        s->lsr &= ~(UART_LSR_DR | UART_LSR_BI);
     }
     if (s->chr && !serial_loopback(s)) {
         chardev_accept_input(s->chr);
@@ -417,8 +362,12 @@ uint64_t serial_ioport_read(void *opaque, hwaddr addr, unsigned size)
         s->lsr &= ~(UART_LSR_INT_ANY | UART_LSR_ERR);
         break;
     case UART_MSR:
-        ret = s->msr;
-        s->msr &= ~UART_MSR_DELTA;
+        if (serial_loopback(s)) {
+            ret = serial_loopback_msr(s);
+        } else {
+            ret = s->msr;
+            s->msr &= ~UART_MSR_DELTA;
+        }
         break;
     case UART_SCR:
         ret = s->scr;
