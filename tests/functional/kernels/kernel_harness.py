@@ -77,14 +77,30 @@ def is_pvm_host():
 
 def software_int_works():
     """False where KVM cannot execute INT n / INT3 (kvm-pvm emulates CPL 0 code and hangs)."""
-    return not (accel().split(',')[0].split(':')[0] == 'kvm' and is_pvm_host())
+    return not (uses_kvm() and is_pvm_host())
+
+
+def is_qemu():
+    """The emulator under test is QEMU (KEMU_SYSTEM=qemu-system-x86_64), the reference."""
+    return 'qemu' in os.path.basename(os.environ.get('KEMU_SYSTEM', ''))
+
+
+def uses_kvm():
+    return accel().split(',')[0].split(':')[0] == 'kvm'
 
 
 def require_legacy_paging():
     """Skip loudly where the accelerator cannot run 32-bit (non-long-mode) paging."""
-    if accel().split(',')[0].split(':')[0] == 'kvm' and is_pvm_host():
+    if uses_kvm() and is_pvm_host():
         pytest.skip('SKIPPED: /dev/kvm is kvm-pvm, which cannot enable 32-bit or PAE paging '
                     'outside long mode (CR0.PG raises #GP); run with KEMU_TEST_ACCEL=tcg')
+
+
+def require_cpl0_sse():
+    """Skip loudly where the accelerator cannot run x87/SSE instructions at CPL 0."""
+    if uses_kvm() and is_pvm_host():
+        pytest.skip('SKIPPED: /dev/kvm is kvm-pvm, whose instruction emulator (used for all '
+                    'CPL 0 code) has no x87/SSE arithmetic; run with KEMU_TEST_ACCEL=tcg')
 
 
 def kernels_dir():

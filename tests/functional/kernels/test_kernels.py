@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from kernel_harness import (assert_pass, describe, kernel_path, require_legacy_paging,
-                            run_kernel, software_int_works)
+from kernel_harness import (assert_pass, describe, is_qemu, kernel_path, require_cpl0_sse,
+                            require_legacy_paging, run_kernel, software_int_works, uses_kvm)
 
 SMP = [1, 2, 4]
 
@@ -174,3 +174,11 @@ def test_realmode(smp):
     append = None if software_int_works() else 'softint=0'
     status, out = run_kernel('realmode', append=append, smp=smp)
     assert_pass('realmode', status, out)
+
+
+def test_fpu_sse():
+    require_cpl0_sse()
+    # QEMU 7.2's TCG never raises #XM (SIMD exceptions); the reference run leaves that out.
+    append = 'xm=0' if is_qemu() and not uses_kvm() else None
+    status, out = run_kernel('fpu_sse', append=append)
+    assert_pass('fpu_sse', status, out)
