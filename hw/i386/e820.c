@@ -102,6 +102,18 @@ bool e820_range_is_ram(const E820Table *t, uint64_t addr, uint64_t len)
     return len <= e->size - (addr - e->addr);
 }
 
+uint64_t e820_total_ram(const E820Table *t)
+{
+    uint64_t sum = 0;
+
+    for (unsigned i = 0; i < t->nr; i++) {
+        if (t->entries[i].type == E820_RAM) {
+            sum += t->entries[i].size;
+        }
+    }
+    return sum;
+}
+
 uint64_t e820_ram_end(const E820Table *t, uint64_t addr)
 {
     const E820Entry *e = e820_find(t, addr);

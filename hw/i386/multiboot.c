@@ -85,8 +85,21 @@ static uint64_t align_page(uint64_t a)
 }
 
 /* Load ELF32 PT_LOAD segments; sets *entry and *end (highest physical byte + 1). */
-static bool multiboot_load_elf(const uint8_t *k, size_t len, X86BootImage *img,
-                               uint32_t *entry, uint64_t *end, Error **errp)
+/* Refuse a piece that is not in RAM before allocating a host buffer of its size. */
+static bool multiboot_check_ram(const E820Table *e820, const char *what, uint64_t addr,
+                                uint64_t size, Error **errp)
+{
+    if (size && !e820_range_is_ram(e820, addr, size)) {
+        error_setg(errp, "not enough guest RAM for the %s at 0x%" PRIx64 " (%" PRIu64
+                   " bytes)", what, addr, size);
+        return false;
+    }
+    return true;
+}
+
+static bool multiboot_load_elf(const uint8_t *k, size_t len, const E820Table *e820,
+                               X86BootImage *img, uint32_t *entry, uint64_t *end,
+                               Error **errp)
 {
     uint32_t phoff, e_entry;
     uint16_t phentsize, phnum;
@@ -115,6 +128,7 @@ static bool multiboot_load_elf(const uint8_t *k, size_t len, X86BootImage *img,
     *end = 0;
     *entry = e_entry;
     unsigned loaded = 0;
+    uint64_t total = 0;
     for (unsigned i = 0; i < phnum; i++) {
         const uint8_t *ph = k + phoff + (size_t)i * phentsize;
         uint32_t type = rd32(ph), offset = rd32(ph + 4), vaddr = rd32(ph + 8);
@@ -129,9 +143,20 @@ static bool multiboot_load_elf(const uint8_t *k, size_t len, X86BootImage *img,
             return false;
         }
         /* The zero-filled tail (bss) is part of the blob so a reset clears it too. */
+        char *nm = g_strdup_printf("multiboot elf segment %u", i);
+        if (!multiboot_check_ram(e820, nm, paddr, memsz, errp)) {
+            g_free(nm);
+            return false;
+        }
+        /* Segments must not overlap (checked later), so together they fit in RAM. */
+        total += memsz;
+        if (total > e820_total_ram(e820)) {
+            error_setg(errp, "Error while loading elf kernel: segments larger than RAM");
+            g_free(nm);
+            return false;
+        }
         uint8_t *seg = g_malloc0(memsz);
         memcpy(seg, k + offset, filesz);
-        char *nm = g_strdup_printf("multiboot elf segment %u", i);
         x86_boot_image_add(img, nm, seg, memsz, paddr);
         g_free(nm);
         g_free(seg);
@@ -153,8 +178,9 @@ static bool multiboot_load_elf(const uint8_t *k, size_t len, X86BootImage *img,
 }
 
 /* §3.1.3 address fields: load the file from header_offset - (header_addr - load_addr). */
-static bool multiboot_load_aout(const uint8_t *k, size_t len, long hoff, X86BootImage *img,
-                                uint32_t *entry, uint64_t *end, Error **errp)
+static bool multiboot_load_aout(const uint8_t *k, size_t len, long hoff,
+                                const E820Table *e820, X86BootImage *img, uint32_t *entry,
+                                uint64_t *end, Error **errp)
 {
     const uint8_t *h = k + hoff;
     uint32_t header_addr, load_addr, load_end_addr, bss_end_addr;
@@ -199,6 +225,9 @@ static bool multiboot_load_aout(const uint8_t *k, size_t len, long hoff, X86Boot
     }
     if ((uint64_t)load_addr + mem_size > 0x100000000ull) {
         error_setg(errp, "kernel does not fit in address space");
+        return false;
+    }
+    if (!multiboot_check_ram(e820, "multiboot kernel", load_addr, mem_size, errp)) {
         return false;
     }
     if (mem_size) {
@@ -262,11 +291,12 @@ bool multiboot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ker
         return false;
     }
     if (flags & MB_FLAG_AOUT_KLUDGE) {
-        if (!multiboot_load_aout(kernel, kernel_len, hoff, img, &entry, &end, errp)) {
+        if (!multiboot_load_aout(kernel, kernel_len, hoff, cfg->e820, img, &entry, &end,
+                                 errp)) {
             return false;
         }
     } else if (kernel_len >= 4 && !memcmp(kernel, "\x7f" "ELF", 4)) {
-        if (!multiboot_load_elf(kernel, kernel_len, img, &entry, &end, errp)) {
+        if (!multiboot_load_elf(kernel, kernel_len, cfg->e820, img, &entry, &end, errp)) {
             return false;
         }
     } else {

@@ -53,6 +53,8 @@ bool e820_add_entry(E820Table *t, uint64_t addr, uint64_t len, uint32_t type);
 uint32_t e820_type_at(const E820Table *t, uint64_t addr);
 /* Is [addr, addr+len) entirely covered by one E820_RAM entry? */
 bool e820_range_is_ram(const E820Table *t, uint64_t addr, uint64_t len);
+/* Bytes of E820_RAM in the table. */
+uint64_t e820_total_ram(const E820Table *t);
 /* End of the E820_RAM entry containing addr (0 if addr is not RAM). */
 uint64_t e820_ram_end(const E820Table *t, uint64_t addr);
 

@@ -491,6 +491,54 @@ static void test_load_kernel_edge(void)
     g_free(k);
 }
 
+/* Mutated headers and truncated files: an error or a valid image, never a crash. */
+static void test_fuzz(void)
+{
+    size_t len;
+    uint8_t *orig = make_bzimage(&modern, &len);
+    GRand *r = g_rand_new_with_seed(20261122);
+    E820Table e820;
+    static uint8_t initrd[5000];
+
+    e820_build_pc(&e820, 64 * MiB, 0, true, false);
+    int n_ok = 0, n_err = 0;
+
+    for (int iter = 0; iter < 4000; iter++) {
+        uint8_t *k = g_memdup2(orig, len);
+        size_t klen = len;
+        int n = g_rand_int_range(r, 1, 9);
+        for (int i = 0; i < n; i++) {
+            k[g_rand_int_range(r, 0x1f0, 0x270)] = g_rand_int_range(r, 0, 256);
+        }
+        if (g_rand_boolean(r)) {
+            klen = g_rand_int_range(r, 0, len + 1);
+        }
+        X86BootConfig cfg = { .kernel_filename = "fuzz", .e820 = &e820,
+                              .cmdline = g_rand_boolean(r) ? "vga=0x1 console=ttyS0" : NULL };
+        X86BootImage img = { 0 };
+        Error *err = NULL;
+        bool with_initrd = g_rand_boolean(r);
+        bool ok = linux_boot_build(&cfg, k, klen, with_initrd ? initrd : NULL,
+                                   with_initrd ? sizeof(initrd) : 0, &img, &err);
+        g_assert_true(ok == (err == NULL));
+        ok ? n_ok++ : n_err++;
+        if (ok) {
+            const X86BootBlob *kb = x86_boot_image_find(&img, "linux kernel");
+            g_assert_nonnull(kb);
+            g_assert_true(e820_range_is_ram(&e820, kb->addr, kb->len));
+        }
+        error_free(err);
+        x86_boot_image_free(&img);
+        g_free(k);
+    }
+    /* Both outcomes must occur, or the mutations test nothing. */
+    g_test_message("fuzz: %d accepted, %d refused", n_ok, n_err);
+    g_assert_cmpint(n_ok, >, 100);
+    g_assert_cmpint(n_err, >, 100);
+    g_rand_free(r);
+    g_free(orig);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -505,5 +553,6 @@ int main(int argc, char **argv)
     g_test_add_func("/i386/linux-boot/kernel-too-big", test_kernel_too_big_for_ram);
     g_test_add_func("/i386/linux-boot/file-errors", test_file_errors);
     g_test_add_func("/i386/linux-boot/load-kernel-edge", test_load_kernel_edge);
+    g_test_add_func("/i386/linux-boot/fuzz", test_fuzz);
     return g_test_run();
 }

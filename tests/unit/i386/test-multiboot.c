@@ -408,6 +408,70 @@ static void test_vbe_warning(void)
     g_free(k);
 }
 
+/* Mutated ELF/a.out headers and truncations: an error or a valid image, never a crash. */
+static void test_fuzz(void)
+{
+    GRand *r = g_rand_new_with_seed(1994);
+    size_t elf_len, aout_len;
+    uint8_t *elf = make_elf32(&elf_len, 0x3, 1);
+    uint8_t *aout = make_aout(&aout_len, 0x100040, 0x100000, 0x100100, 0x101000, 0x100080);
+
+    int n_ok = 0, n_err = 0;
+
+    for (int iter = 0; iter < 4000; iter++) {
+        bool is_elf = g_rand_boolean(r);
+        size_t len = is_elf ? elf_len : aout_len;
+        uint8_t *k = g_memdup2(is_elf ? elf : aout, len);
+        int n = g_rand_int_range(r, 1, 6);
+
+        for (int i = 0; i < n; i++) {
+            if (is_elf) {
+                /* ELF header, program headers, or the multiboot header fields */
+                uint32_t at = g_rand_boolean(r) ? g_rand_int_range(r, 0, 116)
+                                                : g_rand_int_range(r, 0x1004, 0x1008);
+                k[at] = g_rand_int_range(r, 0, 256);
+            } else {
+                /* one of the five address fields gets a random value */
+                wr32(k + 0x4c + 4 * g_rand_int_range(r, 0, 5), g_rand_int(r));
+            }
+        }
+        if (!is_elf) {
+            /* keep the checksum right so the address fields are what gets tested */
+            put_mb_header(k + 0x40, 0x10003);
+        }
+        if (g_rand_int_range(r, 0, 4) == 0) {
+            len = g_rand_int_range(r, 0, len + 1);
+        }
+        X86BootConfig cfg = config(NULL, NULL);
+        X86BootImage img = { 0 };
+        Error *err = NULL;
+        bool ok;
+
+        if (multiboot_find_header(k, len) < 0) {
+            g_free(k);
+            continue;
+        }
+        ok = multiboot_build(&cfg, k, len, &img, &err);
+        g_assert_true(ok == (err == NULL));
+        ok ? n_ok++ : n_err++;
+        if (ok) {
+            for (unsigned i = 0; i < img.nr_blobs; i++) {
+                g_assert_true(e820_range_is_ram(&e820, img.blobs[i].addr, img.blobs[i].len));
+            }
+        }
+        error_free(err);
+        x86_boot_image_free(&img);
+        g_free(k);
+    }
+    /* Both outcomes must occur, or the mutations test nothing. */
+    g_test_message("fuzz: %d accepted, %d refused", n_ok, n_err);
+    g_assert_cmpint(n_ok, >, 100);
+    g_assert_cmpint(n_err, >, 100);
+    g_rand_free(r);
+    g_free(elf);
+    g_free(aout);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -418,5 +482,6 @@ int main(int argc, char **argv)
     g_test_add_func("/i386/multiboot/rejections", test_rejections);
     g_test_add_func("/i386/multiboot/find-header", test_find_header);
     g_test_add_func("/i386/multiboot/vbe-warning", test_vbe_warning);
+    g_test_add_func("/i386/multiboot/fuzz", test_fuzz);
     return g_test_run();
 }
