@@ -486,6 +486,11 @@ int img_compare(int argc, char **argv)
         ret = 4;
         goto out;
     }
+    if (strict && total1 != total2) {
+        img_qprintf(quiet, "Strict mode: Image size mismatch!\n");
+        ret = 1;
+        goto out;
+    }
     b1 = g_malloc(COMPARE_CHUNK);
     b2 = g_malloc(COMPARE_CHUNK);
     int64_t common = MIN(total1, total2);

@@ -257,7 +257,7 @@ static int img_create(int argc, char **argv)
         }
         if (!base_fmt) {
             error_report("%s: Backing file specified without backing format", filename);
-            fprintf(stderr, "Detected format of %s.\n", bdrv_get_format_name(bbs));
+            fprintf(stderr, "Detected format of %s.", bdrv_get_format_name(bbs));
             bdrv_unref(bbs);
             goto out;
         }
@@ -271,7 +271,7 @@ static int img_create(int argc, char **argv)
         error_report("%s: Backing file specified without backing format", filename);
         goto out;
     }
-    if (base && unsafe && !opts_has(opts, "size")) {
+    if (!opts_has(opts, "size")) {
         error_report("%s: Image creation needs a size parameter", filename);
         goto out;
     }

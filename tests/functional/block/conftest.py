@@ -1,0 +1,58 @@
+"""Fixtures for block tests: kemu-img/kemu-io under test, Debian's qemu-img/qemu-io as reference.
+
+The reference tools are required: when they are missing the tests fail (CI installs qemu-utils).
+"""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+_build = os.environ.get('KEMU_BUILD_DIR', 'build')
+BUILD = _build if os.path.isabs(_build) else os.path.join(ROOT, _build)
+
+
+def _tool(name):
+    path = os.path.join(BUILD, 'tools', name)
+    assert os.path.exists(path), f'{path} not built'
+    return path
+
+
+def _ref(name):
+    path = shutil.which(name)
+    assert path, f'{name} (Debian qemu-utils) is required as the reference'
+    return path
+
+
+@pytest.fixture(scope='session')
+def kemu_img():
+    return _tool('kemu-img')
+
+
+@pytest.fixture(scope='session')
+def kemu_io():
+    return _tool('kemu-io')
+
+
+@pytest.fixture(scope='session')
+def qemu_img():
+    return _ref('qemu-img')
+
+
+@pytest.fixture(scope='session')
+def qemu_io():
+    return _ref('qemu-io')
+
+
+def run(*args, input=None, cwd=None):
+    """Run a command; return (returncode, stdout, stderr) as text."""
+    p = subprocess.run([str(a) for a in args], input=input, cwd=cwd, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode >= 0, f'{args[0]} killed by signal {-p.returncode}: {p.stderr}'
+    return p.returncode, p.stdout, p.stderr
+
+
+def untimed(text):
+    """qemu-io output without its timing lines (they differ run to run)."""
+    return [line for line in text.splitlines() if ' ops; ' not in line]
