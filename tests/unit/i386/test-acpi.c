@@ -361,6 +361,34 @@ static void test_iasl(void)
     g_free(out);
     g_free(errout);
     g_free(text);
+
+    /* The data tables through iasl's table disassembler (it checks lengths, checksums). */
+    static const char *const sigs[] = { "FACP", "APIC", "HPET", "RSDT", "XSDT", "FACS" };
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        uint32_t tlen;
+        const uint8_t *tab = acpi_find_table(&t, sigs[i], &tlen);
+        char *name = g_strdup_printf("%s.dat", sigs[i]);
+        char *path = g_build_filename(dir, name, NULL);
+        char *dslpath = g_strdup_printf("%.*s.dsl", (int)strlen(path) - 4, path);
+        const char *argv3[] = { iasl, "-d", path, NULL };
+
+        g_assert_nonnull(tab);
+        g_assert_true(g_file_set_contents(path, (const char *)tab, tlen, NULL));
+        g_assert_true(g_spawn_sync(dir, (char **)argv3, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                   &out, &errout, &status, NULL));
+        g_assert_true(g_spawn_check_wait_status(status, NULL));
+        g_assert_true(g_file_get_contents(dslpath, &text, NULL, NULL));
+        g_assert_nonnull(strstr(text, sigs[i]));
+        g_assert_null(strstr(text, "Invalid"));
+        g_assert_null(strstr(text, "Error"));
+        g_assert_null(strstr(text, "Warning"));
+        g_free(text);
+        g_free(out);
+        g_free(errout);
+        g_free(dslpath);
+        g_free(path);
+        g_free(name);
+    }
     char *cmd = g_strdup_printf("rm -rf '%s'", dir);
     g_assert_cmpint(system(cmd), ==, 0);
     g_free(cmd);
