@@ -92,6 +92,8 @@ static void kick(X86CPU *cpu)
     if (ac->vcpu_kick) {
         ac->vcpu_kick(cpu);
     }
+    /* A vCPU sleeping in HLT or wait-for-SIPI waits on a condition, not in the kernel. */
+    x86_cpu_interrupt(cpu, 0, 0);
 }
 
 bool cpus_all_stopped(void)

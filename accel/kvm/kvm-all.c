@@ -109,6 +109,11 @@ static bool kvm_irqchip_in_kernel(void)
     return kvm_state.irqchip;
 }
 
+static bool kvm_lapic_in_kernel(void)
+{
+    return kvm_state.irqchip || kvm_state.split;
+}
+
 static void kvm_set_irq(int gsi, int level)
 {
     struct kvm_irq_level irq = { .irq = gsi, .level = level };
@@ -373,20 +378,15 @@ static bool kvm_init(MachineState *ms, const Opts *opts, Error **errp)
         }
         s->irqchip = true;
     } else if (ms->irqchip == IRQCHIP_SPLIT) {
+        /* LAPICs in KVM; PIC and IOAPIC in userspace, IOAPIC messages sent as MSIs. */
         struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
         if (kvm_vm_ioctl(KVM_ENABLE_CAP, &cap) < 0) {
             error_setg(errp, "Could not enable split irqchip mode");
             return false;
         }
-        s->irqchip = false;
-        error_setg(errp, "kernel-irqchip=split needs the userspace IOAPIC, which is not "
-                         "available yet");
-        return false;
-    } else {
-        error_setg(errp, "kernel-irqchip=off needs the userspace PIC/IOAPIC/LAPIC, which are "
-                         "not available yet");
-        return false;
+        s->split = true;
     }
+    /* kernel-irqchip=off: everything in userspace; the vCPU loop injects vectors. */
 
     /* Supported CPUID leaves, for every vCPU. */
     for (int n = 64;; n *= 2) {
@@ -436,6 +436,7 @@ static const AccelClass kvm_accel = {
     .vcpu_put_state = kvm_cpu_put_state,
     .vcpu_destroy = kvm_vcpu_destroy,
     .irqchip_in_kernel = kvm_irqchip_in_kernel,
+    .lapic_in_kernel = kvm_lapic_in_kernel,
     .set_irq = kvm_set_irq,
     .send_msi = kvm_send_msi,
     .add_ioeventfd = kvm_add_ioeventfd,

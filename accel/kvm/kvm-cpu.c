@@ -72,6 +72,10 @@ static void kvm_cpu_setup_cpuid(X86CPU *cpu, struct kvm_cpuid2 *c)
                 e->edx |= 1u << 28; /* HTT: multi-threading / multi-core */
             }
             e->ecx |= 1u << 31; /* running under a hypervisor */
+            if (!kvm_state.irqchip && !kvm_state.split) {
+                /* A userspace xAPIC has no x2APIC MSRs and no TSC-deadline mode. */
+                e->ecx &= ~((1u << 21) | (1u << 24));
+            }
             break;
         case 4:
             /* Cache/core enumeration: EAX[31:26] = cores per package - 1,
@@ -273,7 +277,7 @@ void kvm_cpu_put_state(X86CPU *cpu)
     msrs.hdr.nmsrs = n;
     ioctl(k->fd, KVM_SET_MSRS, &msrs);
 
-    if (kvm_state.irqchip) {
+    if (kvm_state.irqchip || kvm_state.split) {
         kvm_cpu_reset_lapic(cpu, k);
         struct kvm_mp_state mp = {
             .mp_state = env->mp_state == CPU_MP_WAIT_SIPI ? KVM_MP_STATE_INIT_RECEIVED
@@ -326,12 +330,97 @@ static void kvm_handle_mmio(struct kvm_run *run)
     bql_unlock();
 }
 
+/*
+ * Userspace interrupt controllers (kernel-irqchip=off or split): before entering the guest,
+ * act on INIT/SIPI (off only: the LAPIC is ours), inject an NMI, inject a vector when the
+ * guest can take one, or ask KVM to exit when it can (interrupt window).  Returns false when
+ * the vCPU must not enter the guest now (waiting for SIPI).
+ */
+static bool kvm_cpu_pre_run(X86CPU *cpu, KVMCPU *k)
+{
+    struct kvm_run *run = k->run;
+    const X86CPUIrqOps *ops = cpu->irq_ops;
+
+    if (!kvm_state.split) {
+        int req = x86_cpu_take_interrupts(cpu, CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI);
+        if (req & CPU_INTERRUPT_INIT) {
+            /* INIT: reset to wait-for-SIPI, keeping the APIC base (SDM §8.4.1). */
+            uint64_t base = cpu->env.apic_base;
+            bool bsp = cpu->is_bsp;
+            x86_cpu_reset_state(cpu);
+            cpu->env.apic_base = base;
+            if (!bsp || !(req & CPU_INTERRUPT_SIPI)) {
+                cpu->env.mp_state = CPU_MP_WAIT_SIPI;
+            }
+        }
+        if ((req & CPU_INTERRUPT_SIPI) && cpu->env.mp_state == CPU_MP_WAIT_SIPI) {
+            x86_cpu_sipi_state(cpu, cpu->sipi_vector);
+        }
+        if (cpu->env.mp_state == CPU_MP_WAIT_SIPI) {
+            x86_cpu_wait_interrupt(cpu, CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI);
+            return false;
+        }
+        if (cpu->env_dirty) {
+            kvm_cpu_put_state(cpu);
+            cpu->env_dirty = false;
+        }
+    }
+    if (x86_cpu_take_interrupts(cpu, CPU_INTERRUPT_NMI)) {
+        ioctl(k->fd, KVM_NMI);
+    }
+    if (ops && (g_atomic_int_get(&cpu->interrupt_request) & CPU_INTERRUPT_HARD)) {
+        if (run->ready_for_interrupt_injection) {
+            bql_lock();
+            int vector = ops->get_interrupt(cpu);
+            bool more = ops->has_interrupt(cpu);
+            bql_unlock();
+            if (!more) {
+                x86_cpu_take_interrupts(cpu, CPU_INTERRUPT_HARD);
+            }
+            if (vector >= 0) {
+                struct kvm_interrupt intr = { .irq = vector };
+                ioctl(k->fd, KVM_INTERRUPT, &intr);
+            }
+        }
+    }
+    run->request_interrupt_window =
+        (g_atomic_int_get(&cpu->interrupt_request) & CPU_INTERRUPT_HARD) ? 1 : 0;
+    if (ops && !kvm_state.split && ops->get_tpr) {
+        bql_lock();
+        run->cr8 = ops->get_tpr(cpu) >> 4;
+        bql_unlock();
+    }
+    return true;
+}
+
+static void kvm_cpu_post_run(X86CPU *cpu, KVMCPU *k)
+{
+    struct kvm_run *run = k->run;
+    const X86CPUIrqOps *ops = cpu->irq_ops;
+    if (ops && !kvm_state.split) {
+        bql_lock();
+        if (ops->set_tpr) {
+            ops->set_tpr(cpu, run->cr8 << 4);
+        }
+        if (ops->set_apic_base && ops->get_apic_base &&
+            ops->get_apic_base(cpu) != run->apic_base) {
+            ops->set_apic_base(cpu, run->apic_base);
+        }
+        bql_unlock();
+    }
+}
+
 bool kvm_cpu_exec(X86CPU *cpu)
 {
     KVMCPU *k = cpu->accel;
     struct kvm_run *run = k->run;
+    bool userspace_irqchip = !kvm_state.irqchip;
 
+    current_cpu_set(cpu);
     for (;;) {
+        if (userspace_irqchip && !kvm_cpu_pre_run(cpu, k)) {
+            return true;
+        }
         run->immediate_exit = cpu->exit_request;
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (cpu->exit_request) {
@@ -340,6 +429,9 @@ bool kvm_cpu_exec(X86CPU *cpu)
         }
         int r = ioctl(k->fd, KVM_RUN, 0);
         run->immediate_exit = 0;
+        if (userspace_irqchip) {
+            kvm_cpu_post_run(cpu, k);
+        }
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 continue;
@@ -359,8 +451,19 @@ bool kvm_cpu_exec(X86CPU *cpu)
         case KVM_EXIT_INTR:
             break;
         case KVM_EXIT_HLT:
-            /* Only without an in-kernel irqchip; nothing can wake us yet. */
-            g_usleep(1000);
+            /* Only without an in-kernel LAPIC: sleep until an interrupt is requested. */
+            if (!(run->if_flag) && !(g_atomic_int_get(&cpu->interrupt_request) &
+                                     (CPU_INTERRUPT_NMI | CPU_INTERRUPT_INIT))) {
+                /* HLT with interrupts off: only NMI/INIT wake the CPU. */
+                x86_cpu_wait_interrupt(cpu, CPU_INTERRUPT_NMI | CPU_INTERRUPT_INIT |
+                                            CPU_INTERRUPT_SIPI);
+            } else {
+                x86_cpu_wait_interrupt(cpu, CPU_INTERRUPT_HARD | CPU_INTERRUPT_NMI |
+                                            CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI);
+            }
+            if (cpu->exit_request) {
+                return true;
+            }
             break;
         case KVM_EXIT_SHUTDOWN:
             /* Triple fault: the PC resets. */

@@ -11,7 +11,8 @@ typedef struct KVMState {
     int fd;          /* /dev/kvm */
     int vmfd;
     int run_size;    /* mmap size of struct kvm_run */
-    bool irqchip;    /* in-kernel PIC/IOAPIC/LAPIC */
+    bool irqchip;    /* in-kernel PIC/IOAPIC/LAPIC (kernel-irqchip=on) */
+    bool split;      /* in-kernel LAPIC only (kernel-irqchip=split) */
     bool readonly_mem;
     int nr_slots;
     struct kvm_cpuid2 *supported_cpuid;

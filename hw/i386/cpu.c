@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "hw/boards.h"
+
 static void seg_reset(SegmentCache *s, uint8_t type)
 {
     memset(s, 0, sizeof(*s));
@@ -60,4 +62,58 @@ void x86_set_flat_segment(SegmentCache *s, uint16_t sel, bool code, bool is64)
     s->g = 1;
     s->l = (code && is64) ? 1 : 0;
     s->db = (code && is64) ? 0 : 1;
+}
+
+static __thread X86CPU *this_cpu;
+static GMutex cpu_wait_lock;
+static GCond cpu_wait_cond;
+
+X86CPU *current_cpu(void)
+{
+    return this_cpu;
+}
+
+void current_cpu_set(X86CPU *cpu)
+{
+    this_cpu = cpu;
+}
+
+void x86_cpu_interrupt(X86CPU *cpu, int mask, uint8_t sipi_vector)
+{
+    g_mutex_lock(&cpu_wait_lock);
+    if (mask & CPU_INTERRUPT_SIPI) {
+        cpu->sipi_vector = sipi_vector;
+    }
+    g_atomic_int_or(&cpu->interrupt_request, mask);
+    g_cond_broadcast(&cpu_wait_cond);
+    g_mutex_unlock(&cpu_wait_lock);
+    /* A vCPU inside the accelerator must come out to look at the request. */
+    if (cpu != this_cpu && cpu->machine && cpu->machine->accel &&
+        cpu->machine->accel->vcpu_kick) {
+        cpu->machine->accel->vcpu_kick(cpu);
+    }
+}
+
+int x86_cpu_take_interrupts(X86CPU *cpu, int mask)
+{
+    return g_atomic_int_and(&cpu->interrupt_request, ~mask) & mask;
+}
+
+void x86_cpu_wait_interrupt(X86CPU *cpu, int mask)
+{
+    g_mutex_lock(&cpu_wait_lock);
+    while (!(g_atomic_int_get(&cpu->interrupt_request) & mask) && !cpu->exit_request) {
+        g_cond_wait(&cpu_wait_cond, &cpu_wait_lock);
+    }
+    g_mutex_unlock(&cpu_wait_lock);
+}
+
+void x86_cpu_sipi_state(X86CPU *cpu, uint8_t vector)
+{
+    CPUX86State *env = &cpu->env;
+    env->segs[R_CS].selector = vector << 8;
+    env->segs[R_CS].base = (uint32_t)vector << 12;
+    env->rip = 0;
+    env->mp_state = CPU_MP_RUNNABLE;
+    cpu->env_dirty = true;
 }

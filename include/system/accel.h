@@ -38,7 +38,8 @@ typedef struct AccelClass {
     void (*vcpu_put_state)(X86CPU *cpu);
     void (*vcpu_destroy)(X86CPU *cpu);
     /* Interrupt controller capabilities. */
-    bool (*irqchip_in_kernel)(void);
+    bool (*irqchip_in_kernel)(void);   /* PIC + IOAPIC + LAPICs */
+    bool (*lapic_in_kernel)(void);     /* LAPICs (also true with split irqchip) */
     void (*set_irq)(int gsi, int level);
     void (*send_msi)(uint64_t addr, uint32_t data);
     /* eventfd plumbing for devices (via hw/core/ioeventfd.c helpers): 0 or -errno */

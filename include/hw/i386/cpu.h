@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
 enum { R_ES, R_CS, R_SS, R_DS, R_FS, R_GS };
 
@@ -65,8 +67,28 @@ typedef struct CPUX86State {
 } CPUX86State;
 
 typedef struct MachineState MachineState;
+typedef struct X86CPU X86CPU;
 
-typedef struct X86CPU {
+/* Interrupt requests raised at a CPU by its (userspace) local APIC or the board. */
+#define CPU_INTERRUPT_HARD 0x1   /* a maskable interrupt is pending at the APIC/PIC */
+#define CPU_INTERRUPT_NMI 0x2
+#define CPU_INTERRUPT_INIT 0x4
+#define CPU_INTERRUPT_SIPI 0x8
+#define CPU_INTERRUPT_SMI 0x10
+
+/* How the CPU side asks its userspace interrupt controller for vectors.  Set by the board
+ * when the LAPIC is emulated in userspace; NULL when the accelerator has its own. */
+typedef struct X86CPUIrqOps {
+    /* Vector to deliver now (IRR -> ISR), or -1. */
+    int (*get_interrupt)(X86CPU *cpu);
+    bool (*has_interrupt)(X86CPU *cpu);
+    void (*set_tpr)(X86CPU *cpu, uint8_t tpr);   /* CR8 << 4 */
+    uint8_t (*get_tpr)(X86CPU *cpu);
+    void (*set_apic_base)(X86CPU *cpu, uint64_t val);
+    uint64_t (*get_apic_base)(X86CPU *cpu);
+} X86CPUIrqOps;
+
+struct X86CPU {
     int index;
     uint32_t apic_id;
     bool is_bsp;
@@ -82,7 +104,27 @@ typedef struct X86CPU {
     bool quit;                 /* thread must exit */
     volatile int exit_request; /* set by kick; accelerator leaves its run loop */
     void *accel;               /* accelerator private data */
-} X86CPU;
+
+    /* Userspace interrupt delivery (kernel-irqchip=off, TCG). */
+    const X86CPUIrqOps *irq_ops;
+    void *apic;                /* the userspace local APIC, opaque to the CPU side */
+    int interrupt_request;     /* CPU_INTERRUPT_* bits, atomic */
+    uint8_t sipi_vector;
+};
+
+/* Raise an interrupt request at `cpu` (any thread) and wake it; `sipi_vector` is used with
+ * CPU_INTERRUPT_SIPI. */
+void x86_cpu_interrupt(X86CPU *cpu, int mask, uint8_t sipi_vector);
+/* Take (clear and return) the requests in `mask`. */
+int x86_cpu_take_interrupts(X86CPU *cpu, int mask);
+/* Block the calling vCPU thread until a request in `mask` or an exit request arrives. */
+void x86_cpu_wait_interrupt(X86CPU *cpu, int mask);
+
+/* The vCPU running on this thread (NULL on the I/O thread). */
+X86CPU *current_cpu(void);
+void current_cpu_set(X86CPU *cpu);
+/* State after a startup IPI: real mode at vector << 12 (SDM Vol. 3A §8.4.4.1). */
+void x86_cpu_sipi_state(X86CPU *cpu, uint8_t vector);
 
 /* Power-on/INIT state per SDM Vol. 3A §9.1.1 Table 9-1. */
 void x86_cpu_reset_state(X86CPU *cpu);
