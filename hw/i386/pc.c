@@ -102,6 +102,12 @@ static bool pc_init(MachineState *ms, Error **errp)
     PCBoard *pc = g_new0(PCBoard, 1);
     ms->board = pc;
 
+    if (ms->accel->lapic_in_kernel && ms->irqchip != IRQCHIP_ON) {
+        error_setg(errp, "kernel-irqchip=%s: the userspace interrupt controllers are not wired "
+                         "into the pc machine yet", ms->irqchip == IRQCHIP_OFF ? "off" : "split");
+        return false;
+    }
+
     /* RAM */
     pc_ram_layout(ms->ram_size, &pc->below_4g, &pc->above_4g);
     if (!memory_region_init_ram(&ms->ram, "pc.ram", ms->ram_size, errp)) {
