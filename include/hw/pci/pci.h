@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "hw/irq.h"
+#include "kemu/bswap.h"
 #include "hw/qdev.h"
 #include "system/memory.h"
 
@@ -118,28 +119,10 @@ void pci_set_irq(PCIDevice *d, int level);
 /* Create and realize a device at devfn (-1: first free slot). */
 PCIDevice *pci_create_simple(PCIBus *bus, int devfn, const char *type, Error **errp);
 
-static inline void pci_set_word(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static inline void pci_set_long(uint8_t *p, uint32_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-    p[2] = v >> 16;
-    p[3] = v >> 24;
-}
-
-static inline uint16_t pci_get_word(const uint8_t *p)
-{
-    return p[0] | p[1] << 8;
-}
-
-static inline uint32_t pci_get_long(const uint8_t *p)
-{
-    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
+/* Configuration space is little-endian. */
+#define pci_set_word stw_le_p
+#define pci_set_long stl_le_p
+#define pci_get_word lduw_le_p
+#define pci_get_long ldl_le_p
 
 #endif
