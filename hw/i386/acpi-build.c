@@ -8,6 +8,7 @@
 #include "hw/i386/acpi.h"
 
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hw/i386/aml.h"
@@ -240,6 +241,22 @@ static uint8_t *build_dsdt(const AcpiConfig *cfg, size_t *len_out)
         /* Routing is fixed by the board: accept the only setting we offer. */
         aml_append(lnk, aml_method("_SRS", 1, false));
         aml_append(sb, lnk);
+    }
+
+    /*
+     * Processor devices (§8.4, ACPI0007), one per possible CPU; _UID matches the MADT
+     * ACPI Processor UID.  Absent CPUs (beyond nr_cpus) report _STA 0.
+     */
+    unsigned max = cfg->max_cpus ? cfg->max_cpus : cfg->nr_cpus;
+    for (unsigned i = 0; i < max; i++) {
+        char name[8];
+        Aml *cpu;
+        snprintf(name, sizeof(name), "C%03X", i & 0xfff);
+        cpu = aml_device(name);
+        aml_append(cpu, aml_name_decl("_HID", aml_string("ACPI0007")));
+        aml_append(cpu, aml_name_decl("_UID", aml_int(i)));
+        aml_append(cpu, aml_name_decl("_STA", aml_int(i < cfg->nr_cpus ? 0xf : 0)));
+        aml_append(sb, cpu);
     }
 
     if (cfg->hpet) {

@@ -304,6 +304,24 @@ static void test_dsdt_bytes(void)
     /* _HID PNP0A03 for the host bridge appears once. */
     static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
     g_assert_nonnull(memmem(d, len, hid, sizeof(hid)));
+    /* Processor device C001: Device(C001){Name(_HID,"ACPI0007") Name(_UID,One)
+     * Name(_STA,0x0F)}: payload 4 + 15 + 6 + 7 = 32 bytes, PkgLength 33. */
+    static const uint8_t c001[] = {
+        0x5b, 0x82, 0x21, 'C', '0', '0', '1',
+        0x08, '_', 'H', 'I', 'D', 0x0d, 'A', 'C', 'P', 'I', '0', '0', '0', '7', 0x00,
+        0x08, '_', 'U', 'I', 'D', 0x01,
+        0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f,
+    };
+    g_assert_null(memmem(d, len, c001, sizeof(c001)));   /* 1 CPU: no C001 */
+    acpi_tables_free(&t);
+    build(1, 2, true, &t);
+    d = acpi_find_table(&t, "DSDT", &len);
+    g_assert_null(memmem(d, len, c001, sizeof(c001)));   /* possible, not present: _STA 0 */
+    g_assert_nonnull(memmem(d, len, "\x5b\x82\x20" "C001", 7));
+    acpi_tables_free(&t);
+    build(2, 2, true, &t);
+    d = acpi_find_table(&t, "DSDT", &len);
+    g_assert_nonnull(memmem(d, len, c001, sizeof(c001)));
     acpi_tables_free(&t);
 }
 
@@ -345,6 +363,8 @@ static void test_iasl(void)
     g_assert_nonnull(strstr(text, "Interrupt (ResourceConsumer, Level, ActiveHigh, Shared"));
     g_assert_nonnull(strstr(text, "Name (_PRT, Package (0x80)"));
     g_assert_nonnull(strstr(text, "Memory32Fixed (ReadOnly,"));
+    g_assert_nonnull(strstr(text, "Device (C003)"));
+    g_assert_nonnull(strstr(text, "Name (_HID, \"ACPI0007\""));
     g_free(out);
     g_free(errout);
 
