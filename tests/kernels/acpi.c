@@ -60,7 +60,8 @@ int main(void)
     print_header(rsdt);
     uint32_t n = sdt_count(rsdt, false);
     for (uint32_t i = 0; i < n; i++) {
-        const struct acpi_header *h = (const struct acpi_header *)(uintptr_t)sdt_entry(rsdt, false, i);
+        const struct acpi_header *h =
+            (const struct acpi_header *)(uintptr_t)sdt_entry(rsdt, false, i);
         CHECK(h && acpi_checksum_ok(h, h->length), "RSDT entry %u: bad table", i);
         print_header(h);
     }

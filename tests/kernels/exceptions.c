@@ -3,8 +3,9 @@
  * saved EIP (SDM Vol. 3A §6.15: faults save the address of the faulting instruction):
  * #DE from divide by zero, #UD from ud2, #GP(selector) from loading DS with a selector past
  * the GDT limit; execution resumes after each. With "unhandled=1" it raises #UD with no
- * handler, to check the runtime's failure path (FAIL line, exit code 2). (No int3/int n: KVM's instruction emulator,
- * which a software-only /dev/kvm uses for all CPL 0 code, cannot do them in protected mode.)
+ * handler, to check the runtime's failure path (FAIL line, exit code 2). No int3/int n: KVM's
+ * instruction emulator, which a software-only /dev/kvm uses for all CPL 0 code, cannot do them
+ * in protected mode.
  */
 #include "lib/libk.h"
 

@@ -29,22 +29,15 @@ int main(void)
     pic_disable();
     lapic_enable();
 
-    uint32_t gsi = mi.irq0_override ? mi.irq0_gsi : 0;
-    printf("IRQ0 -> GSI %u (override %s, flags 0x%x)\n", gsi, mi.irq0_override ? "yes" : "no",
-           mi.irq0_flags);
-    CHECK(gsi >= mi.ioapic_gsi_base && gsi < mi.ioapic_gsi_base + 24, "GSI %u not on IOAPIC", gsi);
-    int pin = (int)(gsi - mi.ioapic_gsi_base);
-    uint64_t entry = PIT_VECTOR | ((uint64_t)lapic_id() << 56);   /* fixed, physical */
-    /* MPS INTI flags: polarity bits 1:0 (3 = active low), trigger bits 3:2 (3 = level). */
-    if ((mi.irq0_flags & 3) == 3) {
-        entry |= IOREDTBL_LOW;
-    }
-    if (((mi.irq0_flags >> 2) & 3) == 3) {
-        entry |= IOREDTBL_LEVEL;
-    }
+    printf("IRQ0 -> GSI %u (override %s, flags 0x%x)\n", mi.isa_gsi[0],
+           mi.irq0_override ? "yes" : "no", mi.isa_flags[0]);
+    uint64_t entry;
+    int pin = madt_isa_route(&mi, 0, PIT_VECTOR, &entry);
+    CHECK(pin >= 0, "GSI %u not on the IOAPIC", mi.isa_gsi[0]);
     irq_set_handler(PIT_VECTOR, pit_handler);
     ioapic_set_redir(mi.ioapic_addr, pin, entry);
-    printf("IOAPIC pin %d = 0x%016llx\n", pin, (unsigned long long)ioapic_get_redir(mi.ioapic_addr, pin));
+    printf("IOAPIC pin %d = 0x%016llx\n", pin,
+           (unsigned long long)ioapic_get_redir(mi.ioapic_addr, pin));
 
     uint64_t start = time_us();
     pit_start_periodic(HZ);

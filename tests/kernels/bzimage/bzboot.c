@@ -102,7 +102,8 @@ int main(void)
     }
     int n = 0;
     struct e820_entry *e820 = (struct e820_entry *)(boot_params + 0x2d0);
-    for (uintptr_t a = mb_info->mmap_addr; a < mb_info->mmap_addr + mb_info->mmap_length && n < 128;) {
+    uintptr_t mmap_end = mb_info->mmap_addr + mb_info->mmap_length;
+    for (uintptr_t a = mb_info->mmap_addr; a < mmap_end && n < 128;) {
         const struct mb_mmap_entry *e = (const struct mb_mmap_entry *)a;
         e820[n].addr = e->addr;
         e820[n].size = e->len;

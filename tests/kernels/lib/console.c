@@ -1,7 +1,8 @@
 /*
  * console.c: COM1 output (PC16550D datasheet: LCR/DLAB divisor latch, LSR.THRE), a small
- * printf (%d %i %u %x %X %s %c %p %%, l/ll, width, '0' and '-' flags, %.Ns precision) and exit() through
- * QEMU's isa-debug-exit port (iobase 0xf4: writing v ends the VM with status (v << 1) | 1).
+ * printf (%d %i %u %x %X %s %c %p %%, l/ll, width, '0' and '-' flags, %.Ns precision) and
+ * exit() through QEMU's isa-debug-exit port (iobase 0xf4: writing v ends the VM with status
+ * (v << 1) | 1).
  */
 #include "libk.h"
 

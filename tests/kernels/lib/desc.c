@@ -1,8 +1,9 @@
 /*
  * desc.c: the IDT (SDM Vol. 3A §6.10-6.11: 32-bit interrupt gates, DPL 0) and C-level dispatch.
  * CPU exceptions (vectors 0-31) print vector, error code and EIP and fail the test unless a
- * test registered a handler for that vector; other vectors go to a registered handler; an interrupt nobody registered fails the test, except the
- * LAPIC spurious vector which is ignored as the SDM (§10.9) requires no EOI for it.
+ * test registered a handler for that vector; other vectors go to a registered handler; an
+ * interrupt nobody registered fails the test, except the LAPIC spurious vector, which is
+ * ignored (the SDM, §10.9, requires no EOI for it).
  */
 #include "libk.h"
 
