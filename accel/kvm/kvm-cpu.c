@@ -274,8 +274,15 @@ void kvm_cpu_put_state(X86CPU *cpu)
     msrs.e[n++] = (struct kvm_msr_entry){ .index = 0x175, .data = 0 };
     msrs.e[n++] = (struct kvm_msr_entry){ .index = 0x176, .data = 0 };
     msrs.e[n++] = (struct kvm_msr_entry){ .index = 0x277, .data = 0x0007040600070406ull }; /* PAT */
+    /* MTRRs enabled with write-back as the default type, as firmware leaves them: kemu
+     * boots kernels directly, and Linux turns PAT off when it finds MTRRs disabled. */
+    msrs.e[n++] = (struct kvm_msr_entry){ .index = 0x2ff, .data = 0x806 };
     msrs.hdr.nmsrs = n;
-    ioctl(k->fd, KVM_SET_MSRS, &msrs);
+    int set = ioctl(k->fd, KVM_SET_MSRS, &msrs);
+    if (set != n) {
+        /* KVM stops at the first MSR it refuses. */
+        warn_report("kvm: could not set MSR 0x%x", set >= 0 && set < n ? msrs.e[set].index : 0);
+    }
 
     if (kvm_state.irqchip || kvm_state.split) {
         kvm_cpu_reset_lapic(cpu, k);
