@@ -324,9 +324,6 @@ static int file_truncate(BlockDriverState *bs, int64_t offset, bool exact, Preal
         error_setg(errp, "Unsupported preallocation mode '%s'", prealloc_mode_name(prealloc));
         return -ENOTSUP;
     }
-    if (!exact && offset <= old) {
-        return 0;
-    }
     if (ftruncate(s->fd, offset) < 0) {
         int err = errno;
         error_setg_errno(errp, err, "Failed to resize the file");

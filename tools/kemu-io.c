@@ -1043,9 +1043,16 @@ static int run_command(const char *line)
         fprintf(stderr, "no file open, try 'help open'\n");
         ret = -EINVAL;
     } else if (argc - 1 < ct->argmin || (ct->argmax >= 0 && argc - 1 > ct->argmax)) {
-        printf("bad argument count %d to %s, expected %s%d%s arguments\n", argc - 1, ct->name,
-               ct->argmax == ct->argmin ? "" : "at least ", ct->argmin,
-               "");
+        if (ct->argmax == -1) {
+            fprintf(stderr, "bad argument count %d to %s, expected at least %d arguments\n",
+                    argc - 1, ct->name, ct->argmin);
+        } else if (ct->argmin == ct->argmax) {
+            fprintf(stderr, "bad argument count %d to %s, expected %d arguments\n", argc - 1,
+                    ct->name, ct->argmin);
+        } else {
+            fprintf(stderr, "bad argument count %d to %s, expected between %d and %d "
+                    "arguments\n", argc - 1, ct->name, ct->argmin, ct->argmax);
+        }
         ret = -EINVAL;
     } else if (ct->writes && blk_is_read_only(qio_blk)) {
         error_report("Block node is read-only");
@@ -1102,6 +1109,8 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     error_set_progname(argv[0]);
+    /* Line-buffered even into a pipe: a test killing us sees every completed request. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     GPtrArray *cmds = g_ptr_array_new();
     const char *fmt = NULL;
     int flags = BDRV_O_UNMAP;

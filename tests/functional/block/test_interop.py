@@ -1,0 +1,218 @@
+"""Image interoperability with Debian's qemu-img/qemu-io.
+
+Images written by kemu pass `qemu-img check` and compare equal to a raw reference; images
+written by qemu read back byte-identical through kemu-io and kemu-img convert; kemu-io's
+command output matches qemu-io's.
+"""
+import filecmp
+import random
+
+import pytest
+
+from conftest import run, untimed
+
+WORKLOAD = [
+    'write -P 0x11 0 1M',
+    'write -P 0x22 50M 3M',
+    'write -z 10M 1M',
+    'write -P 0x33 99M 1M',
+    'discard 50M 2M',          # cluster-aligned for every size: contents are then defined
+    'write -P 0x44 1000 3000',
+    'writev -P 0x55 20M 512 4096 100000',
+    'write -z 70M 12345',
+    'write -P 0x66 33554000 1000',
+]
+
+
+@pytest.mark.parametrize('cluster', ['512', '4k', '64k', '2M'])
+@pytest.mark.parametrize('compat,refbits', [('0.10', 16), ('1.1', 1), ('1.1', 16), ('1.1', 64)])
+def test_kemu_written_image_is_valid(kemu_img, kemu_io, qemu_img, tmp_path, cluster, compat,
+                                     refbits):
+    img, ref = tmp_path / 'k.qcow2', tmp_path / 'ref.raw'
+    rc, out, err = run(kemu_img, 'create', '-q', '-f', 'qcow2', '-o',
+                       f'cluster_size={cluster},compat={compat},refcount_bits={refbits}', img,
+                       '100M')
+    assert rc == 0, err
+    assert run(kemu_img, 'create', '-q', '-f', 'raw', ref, '100M')[0] == 0
+    args = [a for cmd in WORKLOAD for a in ('-c', cmd)]
+    rc, out, err = run(kemu_io, *args, img)
+    assert rc == 0, out + err
+    rc, out, err = run(kemu_io, '-f', 'raw', *args, ref)
+    assert rc == 0, out + err
+    rc, out, err = run(qemu_img, 'check', img)
+    assert rc == 0, out + err
+    assert 'No errors were found on the image.' in out
+    rc, out, err = run(qemu_img, 'compare', '-f', 'qcow2', '-F', 'raw', img, ref)
+    assert rc == 0, out + err
+
+
+def test_random_workload_with_backing(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
+    """Random overlapping writes, zero writes and discards on a small-cluster overlay over a
+    qemu-written base, mirrored on a raw reference copy."""
+    base, top, ref = tmp_path / 'base.qcow2', tmp_path / 'top.qcow2', tmp_path / 'ref.raw'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4k', base, '16M')
+    run(qemu_io, '-c', 'write -P 0x77 0 16M', base)
+    run(qemu_img, 'convert', '-O', 'raw', base, ref)
+    rc, out, err = run(kemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'cluster_size=1k',
+                       '-b', base, '-F', 'qcow2', top)
+    assert rc == 0, err
+    rnd = random.Random(1234)
+    cmds = []
+    for i in range(300):
+        off = rnd.randrange(0, 16 * 1024 * 1024 - 70000)
+        ln = rnd.randrange(1, 70000)
+        op = rnd.random()
+        if op < 0.7:
+            cmds.append(f'write -P {i % 250 + 1} {off} {ln}')
+        elif op < 0.85:
+            cmds.append(f'write -z {off} {ln}')
+        else:
+            cmds.append(f'write -z {off} {ln}')   # discard has undefined contents: use zeroes
+    script = '\n'.join(cmds) + '\n'
+    rc, out, err = run(kemu_io, top, input=script)
+    assert rc == 0, err
+    rc, out, err = run(kemu_io, '-f', 'raw', ref, input=script)
+    assert rc == 0, err
+    rc, out, err = run(qemu_img, 'check', top)
+    assert rc == 0, out + err
+    rc, out, err = run(qemu_img, 'compare', '-F', 'raw', top, ref)
+    assert rc == 0, out + err
+
+
+QEMU_IMAGES = {
+    'v2': (['-o', 'compat=0.10'], []),
+    'v3': ([], []),
+    'c512': (['-o', 'cluster_size=512'], []),
+    'c4k': (['-o', 'cluster_size=4k'], []),
+    'c2m': (['-o', 'cluster_size=2M'], []),
+    'rb1': (['-o', 'refcount_bits=1'], []),
+    'rb64': (['-o', 'refcount_bits=64,cluster_size=8k'], []),
+    'lazy': (['-o', 'lazy_refcounts=on'], []),
+    'meta': (['-o', 'preallocation=metadata'], []),
+    'falloc': (['-o', 'preallocation=falloc'], []),
+    'full': (['-o', 'preallocation=full,cluster_size=16k'], []),
+}
+
+
+def _qemu_workload(qemu_io, img):
+    for cmd in ('write -P 0x5a 0 300k', 'write -z 1M 256k', 'write -P 0xa5 5M 1M',
+                'write -P 0x3c 8387584 1024', 'discard 5M 64k'):
+        rc, out, err = run(qemu_io, '-c', cmd, img)
+        assert rc == 0, err
+
+
+@pytest.mark.parametrize('name', sorted(QEMU_IMAGES))
+def test_qemu_written_image_reads_back(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, name):
+    opts, _ = QEMU_IMAGES[name]
+    img = tmp_path / f'{name}.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', *opts, img, '8M')
+    _qemu_workload(qemu_io, img)
+    _assert_reads_identical(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, img)
+
+
+def _assert_reads_identical(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, img):
+    kraw, qraw = tmp_path / 'k.raw', tmp_path / 'q.raw'
+    rc, out, err = run(kemu_img, 'convert', '-O', 'raw', img, kraw)
+    assert rc == 0, err
+    assert run(qemu_img, 'convert', '-O', 'raw', img, qraw)[0] == 0
+    assert filecmp.cmp(kraw, qraw, shallow=False)
+    # Reading through kemu-io gives the same bytes as qemu-io, 64 KiB at a time (dumped).
+    size = int(run(qemu_img, 'info', '--output=json', img)[1].split('"virtual-size": ')[1]
+               .split(',')[0])
+    step = max(size // 16, 65536)
+    cmds = [a for off in range(0, size, step) for a in ('-c', f'read -v {off} 4096')]
+    k = run(kemu_io, '-r', *cmds, img)
+    q = run(qemu_io, '-r', *cmds, img)
+    assert k[0] == q[0] == 0
+    assert untimed(k[1]) == untimed(q[1])
+
+
+def test_qemu_compressed_image(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
+    src = tmp_path / 'src.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', src, '8M')
+    _qemu_workload(qemu_io, src)
+    for cs in ('512', '64k', '2M'):
+        img = tmp_path / f'comp{cs}.qcow2'
+        assert run(qemu_img, 'convert', '-c', '-O', 'qcow2', '-o', f'cluster_size={cs}', src,
+                   img)[0] == 0
+        _assert_reads_identical(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, img)
+        # Writing over compressed clusters (COW out of them) keeps the image valid.
+        rc, out, err = run(kemu_io, '-c', 'write -P 0x99 100 1000', img)
+        assert rc == 0, err
+        assert run(qemu_img, 'check', img)[0] == 0
+        rc, out, err = run(qemu_io, '-c', 'read -P 0x5a 0 100', '-c', 'read -P 0x99 100 1000',
+                           '-c', 'read -P 0x5a 1100 2000', img)
+        assert 'verification failed' not in out, out
+
+
+def test_qemu_snapshots_and_backing(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
+    base = tmp_path / 'base.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', base, '8M')
+    _qemu_workload(qemu_io, base)
+    run(qemu_img, 'snapshot', '-c', 'snap1', base)
+    run(qemu_io, '-c', 'write -P 0x10 0 64k', base)
+    run(qemu_img, 'snapshot', '-c', 'snap2', base)
+    run(qemu_io, '-c', 'write -P 0x20 32k 64k', base)
+    top = tmp_path / 'top.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', top)
+    run(qemu_io, '-c', 'write -P 0x30 60k 8k', '-c', 'write -z 5M 64k', top)
+    _assert_reads_identical(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, top)
+    # Writing into an image with snapshots copies shared clusters (refcount > 1).
+    rc, out, err = run(kemu_io, '-c', 'write -P 0x40 0 100k', '-c', 'write -z 5M 1M', base)
+    assert rc == 0, err
+    assert run(qemu_img, 'check', base)[0] == 0
+    rc, out, err = run(qemu_img, 'snapshot', '-a', 'snap1', base)
+    assert rc == 0, err
+    rc, out, err = run(qemu_io, '-c', 'read -P 0x5a 0 300k', '-c', 'read -P 0xa5 5184k 64k',
+                       '-c', 'read -P 0 5M 64k', base)
+    assert 'verification failed' not in out, out
+
+
+KEMU_IO_SCRIPTS = [
+    ['write -P 0xab 0 128k', 'write -z 1M 64k', 'read -v 0 40', 'read -P 0xab 512 512',
+     'read -P 0xac 0 512', 'map', 'alloc 0 1M', 'alloc 1M', 'length', 'info',
+     'discard 0 64k', 'map', 'readv -P 0xab 64k 512 1536', 'writev -P 5 0 512 512', 'flush',
+     'read -P 5 0 1k', 'truncate 32M', 'length'],
+    ['write -P 1 100 1000', 'aio_write -P 2 64k 4k', 'aio_flush', 'aio_read -P 2 64k 4k',
+     'aio_flush', 'read -P 0 0 100', 'read -l 10 -s 100 -P 1 0 1100', 'write -z -u 0 64k',
+     'read -q -P 0 0 64k', 'read bogus 1', 'nosuchcommand', 'read 0'],
+]
+
+
+@pytest.mark.parametrize('script', range(len(KEMU_IO_SCRIPTS)))
+@pytest.mark.parametrize('fmt', ['qcow2', 'raw'])
+def test_kemu_io_output_matches_qemu_io(kemu_io, qemu_io, qemu_img, tmp_path, script, fmt):
+    k_img, q_img = tmp_path / 'k.img', tmp_path / 'q.img'
+    for img in (k_img, q_img):
+        run(qemu_img, 'create', '-q', '-f', fmt, img, '64M')
+    args = ['-f', fmt] + [a for c in KEMU_IO_SCRIPTS[script] for a in ('-c', c)]
+    k = run(kemu_io, *args, k_img)
+    q = run(qemu_io, *args, q_img)
+    assert k[0] == q[0]
+    assert untimed(k[1]) == untimed(q[1])
+    assert k[2] == q[2].replace('qemu-io', 'kemu-io')
+    if fmt == 'qcow2':
+        assert run(qemu_img, 'compare', k_img, q_img)[0] == 0
+
+
+def test_kemu_io_read_only(kemu_io, qemu_io, qemu_img, tmp_path):
+    img = tmp_path / 'r.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', img, '1M')
+    k = run(kemu_io, '-r', '-c', 'write 0 512', '-c', 'read 0 512', img)
+    q = run(qemu_io, '-r', '-c', 'write 0 512', '-c', 'read 0 512', img)
+    assert k[0] == q[0] == 1
+    assert untimed(k[1]) == untimed(q[1])
+    assert k[2] == q[2].replace('qemu-io', 'kemu-io')
+
+
+@pytest.mark.parametrize('cache', ['none', 'writeback', 'writethrough', 'directsync', 'unsafe'])
+def test_cache_modes(kemu_io, qemu_img, tmp_path, cache):
+    img = tmp_path / 'c.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4k', img, '8M')
+    rc, out, err = run(kemu_io, '-t', cache, '-c', 'write -P 7 1000 5000', '-c',
+                       'write -P 8 3M 1M', '-c', 'read -P 7 1000 5000', '-c', 'flush', img)
+    assert rc == 0, out + err
+    assert run(qemu_img, 'check', img)[0] == 0
+    rc, out, err = run(kemu_io, '-n', '-c', 'read -P 7 1000 5000', '-c', 'read -P 8 3M 1M',
+                       '-c', 'read -P 0 0 1000', img)
+    assert rc == 0, out + err
