@@ -33,7 +33,7 @@ def test_aout_kludge(code):
 @pytest.mark.parametrize('name,smp', [(n, s) for n in ('mmio', 'pit_irq', 'lapic_timer', 'acpi')
                                       for s in SMP] +
                          [('ports', 1), ('memsize', 1), ('serial', 1), ('serial', 2), ('rtc', 1),
-                          ('rtc', 2)])
+                          ('rtc', 2), ('pci', 1)])
 def test_kernel(name, smp):
     status, out = run_kernel(name, smp=smp)
     assert_pass(name, status, out)
