@@ -429,10 +429,6 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
         error_setg_errno(errp, (int)-flen, "Could not get image size");
         return (int)flen;
     }
-    if (flen < QCOW2_V2_HEADER_SIZE) {
-        error_setg(errp, "Image is not in qcow2 format");
-        return -EINVAL;
-    }
     ret = bdrv_pread(bs->file, 0, MIN((int64_t)sizeof(hdr), flen), hdr, 0);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Could not read qcow2 header");
@@ -440,6 +436,10 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     }
     if (be32_at(hdr) != QCOW_MAGIC) {
         error_setg(errp, "Image is not in qcow2 format");
+        return -EINVAL;
+    }
+    if (flen < QCOW2_V2_HEADER_SIZE) {
+        error_setg(errp, "qcow2 header too short");
         return -EINVAL;
     }
     s->qcow_version = be32_at(hdr + 4);
@@ -468,7 +468,7 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
         s->autoclear_features = be64_at(hdr + 88);
         s->refcount_order = be32_at(hdr + 96);
         s->header_length = be32_at(hdr + 100);
-        if (s->header_length < QCOW2_V3_HEADER_SIZE) {
+        if (s->header_length < QCOW2_V3_HEADER_SIZE || flen < s->header_length) {
             error_setg(errp, "qcow2 header too short");
             return -EINVAL;
         }

@@ -384,7 +384,7 @@ static void test_bad_headers(void)
 
     create_qcow2(path, "size=1M");
     g_assert_cmpint(truncate(path, 50), ==, 0);
-    expect_open_error(path, "Image is not in qcow2 format");
+    expect_open_error(path, "qcow2 header too short");
     g_free(path);
 }
 
