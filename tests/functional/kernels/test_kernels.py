@@ -4,7 +4,6 @@ See kernel_harness.py for the environment variables; run with
     /usr/bin/python3 -m pytest tests/functional/kernels
     KEMU_SYSTEM=qemu-system-x86_64 /usr/bin/python3 -m pytest tests/functional/kernels
 """
-import os
 import re
 
 import pytest
