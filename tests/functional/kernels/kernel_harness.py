@@ -140,15 +140,10 @@ def run_kernel(kernel, append=None, initrd=None, smp=1, mem=128, extra_args=(),
         proc.kill()
         out, err = proc.communicate()
         raise KernelTimeout(cmdline, timeout, clean(out) + clean(err)) from None
-    output = clean(out)
-    if err:
-        # Kept for failure messages: the emulator's own diagnostics.
-        output_err = clean(err)
-        run_kernel.last_stderr = output_err
-    else:
-        run_kernel.last_stderr = ''
+    # Kept for describe(): the command and the emulator's own diagnostics.
     run_kernel.last_cmdline = cmdline
-    return proc.returncode, output
+    run_kernel.last_stderr = clean(err)
+    return proc.returncode, clean(out)
 
 
 run_kernel.last_stderr = ''
