@@ -10,7 +10,7 @@
  *              A9 aux interface test (00), AA self test (55), AB keyboard interface
  *              test (00), AD/AE disable/enable keyboard, C0 read input port, D0/D1
  *              read/write output port, D2/D3 write keyboard/aux output buffer, D4
- *              write to aux device, DD/DF A20 off/on, E0 read test inputs,
+ *              write to aux device, DD/DF A20 off/on,
  *              F0-FF pulse output port bits (bit 0 low = reset the system; FE)
  *   command byte  bit 0 keyboard IRQ 1, bit 1 aux IRQ 12, bit 2 system flag, bit 4
  *              disable keyboard, bit 5 disable aux, bit 6 translate set 2 -> set 1
@@ -29,7 +29,7 @@
 #define KBD_STAT_OBF      0x01
 #define KBD_STAT_IBF      0x02
 #define KBD_STAT_SELFTEST 0x04 /* system flag */
-#define KBD_STAT_CMD      0x08 /* last write was to the command port */
+#define KBD_STAT_CMD      0x08 /* command/data; QEMU leaves it set, and so do we */
 #define KBD_STAT_UNLOCKED 0x10 /* keyboard not inhibited by the key lock */
 #define KBD_STAT_MOUSE_OBF 0x20
 #define KBD_STAT_GTO      0x40
@@ -60,7 +60,6 @@
 #define KBD_CCMD_WRITE_MOUSE 0xd4
 #define KBD_CCMD_DISABLE_A20 0xdd
 #define KBD_CCMD_ENABLE_A20  0xdf
-#define KBD_CCMD_READ_TSTINP 0xe0
 #define KBD_CCMD_PULSE_BASE  0xf0
 
 #define KBD_OUT_RESET     0x01 /* active low */
@@ -69,6 +68,14 @@
 #define KBD_OUT_MOUSE_OBF 0x20
 #define KBD_OUT_ONES      0xcc
 
+/* Output buffer source.  As in QEMU, the source is chosen when OBF is set and the byte
+ * is taken from it when the host reads the data port, so a controller reply issued
+ * while OBF is already set for another controller reply replaces it. */
+#define OBSRC_NONE 0
+#define OBSRC_CTRL 1
+#define OBSRC_KBD  2
+#define OBSRC_AUX  3
+
 typedef struct I8042State {
     ISADevice parent;
     uint8_t status;
@@ -76,7 +83,8 @@ typedef struct I8042State {
     uint8_t ram[32];            /* controller RAM 0x20-0x3f / 0x60-0x7f, [0] unused */
     uint8_t outport;
     uint8_t write_cmd;          /* controller command awaiting its data byte, or 0 */
-    uint8_t obdata;             /* output buffer */
+    uint8_t obdata;             /* last byte read from the output buffer */
+    uint8_t obsrc;              /* who fills the output buffer while OBF is set */
     bool ctrl_pending;          /* controller reply waiting for the output buffer */
     uint8_t ctrl_byte;
     bool ctrl_aux;
@@ -157,32 +165,70 @@ static int i8042_fetch_kbd(I8042State *s)
     return -1;
 }
 
-/* Fill the output buffer if it is empty. */
+/* Keyboard data waiting for the output buffer, after translation (a pending F0 alone,
+ * consumed by the translation, is not data). */
+static bool i8042_kbd_pending(I8042State *s)
+{
+    PS2Queue *q = &s->kbd.common.queue;
+
+    if (q->count == 0) {
+        return false;
+    }
+    if (!(s->mode & KBD_MODE_KCC) || q->count > 1) {
+        return true;
+    }
+    return q->data[q->rptr] != 0xf0;
+}
+
+/* Set OBF (and aux OBF) for the next source if the output buffer is empty. */
 static void i8042_update(void *opaque)
 {
     I8042State *s = opaque;
 
     if (!(s->status & KBD_STAT_OBF)) {
-        int b = -1;
-        bool aux = false;
+        s->obsrc = OBSRC_NONE;
         if (s->ctrl_pending) {
-            b = s->ctrl_byte;
-            aux = s->ctrl_aux;
-            s->ctrl_pending = false;
-        } else if (!(s->mode & KBD_MODE_DISABLE_KBD) &&
-                   (b = i8042_fetch_kbd(s)) >= 0) {
-            aux = false;
+            s->obsrc = OBSRC_CTRL;
+            if (s->ctrl_aux) {
+                s->status |= KBD_STAT_MOUSE_OBF;
+            }
+        } else if (!(s->mode & KBD_MODE_DISABLE_KBD) && i8042_kbd_pending(s)) {
+            s->obsrc = OBSRC_KBD;
         } else if (!(s->mode & KBD_MODE_DISABLE_MOUSE) &&
                    !ps2_queue_empty(&s->mouse.common)) {
-            b = ps2_read_data(&s->mouse.common);
-            aux = true;
+            s->obsrc = OBSRC_AUX;
+            s->status |= KBD_STAT_MOUSE_OBF;
         }
-        if (b >= 0) {
-            s->obdata = (uint8_t)b;
-            s->status |= KBD_STAT_OBF | (aux ? KBD_STAT_MOUSE_OBF : 0);
+        if (s->obsrc != OBSRC_NONE) {
+            s->status |= KBD_STAT_OBF;
         }
     }
     i8042_update_irq(s);
+}
+
+/* Host read of the output buffer: take the byte from the latched source. */
+static uint8_t i8042_take_output(I8042State *s)
+{
+    int b = -1;
+
+    switch (s->obsrc) {
+    case OBSRC_CTRL:
+        b = s->ctrl_byte;
+        s->ctrl_pending = false;
+        break;
+    case OBSRC_KBD:
+        b = i8042_fetch_kbd(s);
+        break;
+    case OBSRC_AUX:
+        b = ps2_read_data(&s->mouse.common);
+        break;
+    }
+    if (b >= 0) {
+        s->obdata = (uint8_t)b;
+    }
+    s->obsrc = OBSRC_NONE;
+    s->status &= ~(KBD_STAT_OBF | KBD_STAT_MOUSE_OBF);
+    return s->obdata;
 }
 
 static void i8042_ctrl_reply(I8042State *s, uint8_t b, bool aux)
@@ -219,7 +265,6 @@ static uint8_t i8042_read_outport(I8042State *s)
 
 static void i8042_write_command(I8042State *s, uint8_t val)
 {
-    s->status |= KBD_STAT_CMD;
     if (val >= 0x20 && val <= 0x3f) {
         i8042_ctrl_reply(s, val == KBD_CCMD_READ_MODE ? s->mode : s->ram[val & 0x1f], false);
     } else if (val >= 0x60 && val <= 0x7f) {
@@ -269,9 +314,6 @@ static void i8042_write_command(I8042State *s, uint8_t val)
         case KBD_CCMD_ENABLE_A20:
             i8042_set_a20(s, true);
             break;
-        case KBD_CCMD_READ_TSTINP:
-            i8042_ctrl_reply(s, 0x00, false);
-            break;
         default:
             break; /* unknown controller commands are ignored */
         }
@@ -283,17 +325,17 @@ static void i8042_write_data(I8042State *s, uint8_t val)
 {
     uint8_t cmd = s->write_cmd;
 
-    s->status &= ~KBD_STAT_CMD;
     s->write_cmd = 0;
     if (cmd == KBD_CCMD_WRITE_MODE) {
         s->mode = val;
-        s->status = (s->status & ~KBD_STAT_SELFTEST) | (val & KBD_MODE_SYS);
     } else if (cmd > KBD_CCMD_WRITE_MODE && cmd <= 0x7f) {
         s->ram[cmd & 0x1f] = val;
     } else {
         switch (cmd) {
         case 0:
             ps2_write_keyboard(&s->kbd, val);
+            /* Sending data to the keyboard enables its interface again (as QEMU). */
+            s->mode &= ~KBD_MODE_DISABLE_KBD;
             break;
         case KBD_CCMD_WRITE_OUTPORT:
             i8042_write_outport(s, val);
@@ -306,6 +348,7 @@ static void i8042_write_data(I8042State *s, uint8_t val)
             break;
         case KBD_CCMD_WRITE_MOUSE:
             ps2_write_mouse(&s->mouse, val);
+            s->mode &= ~KBD_MODE_DISABLE_MOUSE;
             break;
         }
     }
@@ -318,7 +361,7 @@ static uint64_t i8042_data_read(void *opaque, hwaddr addr, unsigned size)
     uint8_t val = s->obdata;
 
     if (s->status & KBD_STAT_OBF) {
-        s->status &= ~(KBD_STAT_OBF | KBD_STAT_MOUSE_OBF);
+        val = i8042_take_output(s);
         i8042_update(s);
     }
     return val;
@@ -364,6 +407,7 @@ static void i8042_reset(DeviceState *dev)
     s->outport = KBD_OUT_RESET | KBD_OUT_A20 | KBD_OUT_ONES;
     s->write_cmd = 0;
     s->obdata = 0;
+    s->obsrc = OBSRC_NONE;
     s->ctrl_pending = false;
     s->xlate_break = false;
     memset(s->ram, 0, sizeof(s->ram));
@@ -409,9 +453,13 @@ static int i8042_post_load(void *opaque, int version_id)
     PS2Queue *q[2] = { &s->kbd.common.queue, &s->mouse.common.queue };
 
     for (int i = 0; i < 2; i++) {
-        if (q[i]->rptr >= PS2_QUEUE_SIZE || q[i]->count > PS2_QUEUE_SIZE) {
+        if (q[i]->rptr >= PS2_QUEUE_SIZE || q[i]->count > PS2_QUEUE_SIZE ||
+            q[i]->ccount > q[i]->count) {
             return -1;
         }
+    }
+    if (s->obsrc > OBSRC_AUX) {
+        return -1;
     }
     s->irq_kbd_level = s->irq_mouse_level = -1;
     irq_set(s->a20_out, !!(s->outport & KBD_OUT_A20));
@@ -426,6 +474,7 @@ static const VMStateField vmstate_i8042_fields[] = {
     VMSTATE_UINT8(outport, I8042State),
     VMSTATE_UINT8(write_cmd, I8042State),
     VMSTATE_UINT8(obdata, I8042State),
+    VMSTATE_UINT8(obsrc, I8042State),
     VMSTATE_BOOL(ctrl_pending, I8042State),
     VMSTATE_UINT8(ctrl_byte, I8042State),
     VMSTATE_BOOL(ctrl_aux, I8042State),

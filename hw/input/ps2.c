@@ -5,8 +5,8 @@
  * there (Keyboard Technical Reference, "Scan Code Tables").
  *
  * Keyboard: reset (FF -> FA AA), identify (F2 -> FA AB 83), set LEDs (ED), echo (EE),
- * get/set scan code set (F0), typematic (F3), enable/disable (F4/F5), defaults (F6),
- * resend (FE); unknown commands answer FE.  Mouse: reset (FF -> FA AA 00), stream
+ * get/set scan code set (F0), typematic (F3), enable/disable (F4/F5), defaults (F6);
+ * unknown commands, and resend (FE) as in QEMU, answer FE.  Mouse: reset (FF -> FA AA 00), stream
  * and remote modes, enable/disable reporting, status request, resolution, sample
  * rate (with the IntelliMouse 200/100/80 detection sequence -> device id 3),
  * scaling, wrap mode, read data.  Each device has a 256-byte output queue.
@@ -118,11 +118,15 @@ uint8_t ps2_read_data(PS2State *s)
     PS2Queue *q = &s->queue;
 
     if (q->count == 0) {
-        return 0;
+        /* Nothing queued: the previous byte again (as QEMU; EMM386 relies on it). */
+        return q->data[(q->rptr + PS2_QUEUE_SIZE - 1) % PS2_QUEUE_SIZE];
     }
     uint8_t b = q->data[q->rptr];
     q->rptr = (q->rptr + 1) % PS2_QUEUE_SIZE;
     q->count--;
+    if (q->ccount > 0) {
+        q->ccount--;
+    }
     return b;
 }
 
@@ -130,6 +134,33 @@ static void ps2_queue_clear(PS2State *s)
 {
     s->queue.rptr = 0;
     s->queue.count = 0;
+    s->queue.ccount = 0;
+}
+
+/* Queue a command reply: after earlier replies, before key/motion data. */
+static void ps2_cqueue(PS2State *s, uint8_t b)
+{
+    PS2Queue *q = &s->queue;
+
+    if (q->count >= PS2_QUEUE_SIZE) {
+        return;
+    }
+    for (int i = q->count - 1; i >= (int)q->ccount; i--) {
+        q->data[(q->rptr + i + 1) % PS2_QUEUE_SIZE] = q->data[(q->rptr + i) % PS2_QUEUE_SIZE];
+    }
+    q->data[(q->rptr + q->ccount) % PS2_QUEUE_SIZE] = b;
+    q->count++;
+    q->ccount++;
+}
+
+/* A new command: replies to the previous one that were not read are dropped. */
+static void ps2_cqueue_reset(PS2State *s)
+{
+    PS2Queue *q = &s->queue;
+
+    q->rptr = (q->rptr + q->ccount) % PS2_QUEUE_SIZE;
+    q->count -= q->ccount;
+    q->ccount = 0;
 }
 
 static void ps2_notify(PS2State *s)
@@ -144,7 +175,7 @@ static void ps2_notify(PS2State *s)
 static void ps2_kbd_queue(PS2KbdState *s, uint8_t b)
 {
     s->last_sent = b;
-    ps2_queue(&s->common, b);
+    ps2_cqueue(&s->common, b);
 }
 
 static void ps2_kbd_defaults(PS2KbdState *s)
@@ -183,6 +214,9 @@ static void ps2_kbd_command(PS2KbdState *s, uint8_t val)
     case KBD_CMD_ECHO:
         ps2_kbd_queue(s, KBD_CMD_ECHO);
         break;
+    case 0x00:
+        ps2_kbd_queue(s, KBD_REPLY_ACK); /* acknowledged by QEMU's keyboard too */
+        break;
     case KBD_CMD_GET_ID:
         /* MF2 keyboard; through the 8042 translation 0x83 reads as 0x41. */
         ps2_kbd_queue(s, KBD_REPLY_ACK);
@@ -207,9 +241,6 @@ static void ps2_kbd_command(PS2KbdState *s, uint8_t val)
         /* Scan code set 3 key attributes: acknowledged, no effect. */
         ps2_kbd_queue(s, KBD_REPLY_ACK);
         break;
-    case KBD_CMD_RESEND:
-        ps2_queue(&s->common, s->last_sent);
-        break;
     case KBD_CMD_RESET:
         ps2_kbd_reset(s);
         ps2_kbd_queue(s, KBD_REPLY_ACK);
@@ -225,8 +256,10 @@ void ps2_write_keyboard(PS2KbdState *s, uint8_t val)
 {
     int cmd = s->common.pending_cmd;
 
-    /* A command byte where a parameter was expected aborts the pending command. */
-    if (cmd < 0 || val >= KBD_CMD_SET_LEDS) {
+    ps2_cqueue_reset(&s->common);
+
+    /* The byte after ED/F0/F3 is always taken as its parameter (as QEMU). */
+    if (cmd < 0) {
         s->common.pending_cmd = -1;
         ps2_kbd_command(s, val);
         ps2_notify(&s->common);
@@ -283,15 +316,15 @@ void ps2_keyboard_put_keycode(PS2KbdState *s, int keycode, bool down)
         return;
     }
     if (extended) {
-        ps2_kbd_queue(s, 0xe0);
+        ps2_queue(&s->common, 0xe0);
     }
     if (s->scancode_set == 1) {
-        ps2_kbd_queue(s, down ? code : code | 0x80);
+        ps2_queue(&s->common, down ? code : code | 0x80);
     } else {
         if (!down) {
-            ps2_kbd_queue(s, 0xf0);
+            ps2_queue(&s->common, 0xf0);
         }
-        ps2_kbd_queue(s, ps2_set1_to_set2(code));
+        ps2_queue(&s->common, ps2_set1_to_set2(code));
     }
     ps2_notify(&s->common);
 }
@@ -306,11 +339,15 @@ static void ps2_mouse_defaults(PS2MouseState *s)
     s->dx = s->dy = s->dz = 0;
 }
 
+/* Device (machine) reset.  Resolution and sample rate read 0 until the host resets
+ * the mouse (FF) or sets defaults (F6), as on QEMU. */
 void ps2_mouse_reset(PS2MouseState *s)
 {
     ps2_queue_clear(&s->common);
     s->common.pending_cmd = -1;
     ps2_mouse_defaults(s);
+    s->resolution = 0;
+    s->sample_rate = 0;
     s->wrap = 0;
     s->type = 0;
     s->detect_state = 0;
@@ -391,68 +428,68 @@ static void ps2_mouse_command(PS2MouseState *s, uint8_t val)
     switch (val) {
     case AUX_SET_SCALE11:
         s->status &= ~MOUSE_STATUS_SCALE21;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_SET_SCALE21:
         s->status |= MOUSE_STATUS_SCALE21;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_SET_RES:
     case AUX_SET_SAMPLE:
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         s->common.pending_cmd = val;
         break;
     case AUX_GET_SCALE:
-        ps2_queue(&s->common, KBD_REPLY_ACK);
-        ps2_queue(&s->common, s->status | (s->buttons & 0x07));
-        ps2_queue(&s->common, s->resolution);
-        ps2_queue(&s->common, s->sample_rate);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, s->status | (s->buttons & 0x07));
+        ps2_cqueue(&s->common, s->resolution);
+        ps2_cqueue(&s->common, s->sample_rate);
         break;
     case AUX_SET_STREAM:
         s->status &= ~MOUSE_STATUS_REMOTE;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_POLL:
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         ps2_mouse_send_packet(s);
         break;
     case AUX_RESET_WRAP:
         s->wrap = 0;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_SET_WRAP:
         s->wrap = 1;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_SET_REMOTE:
         s->status |= MOUSE_STATUS_REMOTE;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_GET_TYPE:
-        ps2_queue(&s->common, KBD_REPLY_ACK);
-        ps2_queue(&s->common, s->type);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, s->type);
         break;
     case AUX_ENABLE_DEV:
         s->status |= MOUSE_STATUS_ENABLED;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_DISABLE_DEV:
         s->status &= ~MOUSE_STATUS_ENABLED;
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_SET_DEFAULT:
         ps2_mouse_defaults(s);
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
         break;
     case AUX_RESET:
         ps2_mouse_reset(s);
-        ps2_queue(&s->common, KBD_REPLY_ACK);
-        ps2_queue(&s->common, KBD_REPLY_POR);
-        ps2_queue(&s->common, s->type);
+        ps2_mouse_defaults(s);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_POR);
+        ps2_cqueue(&s->common, s->type);
         break;
     default:
-        ps2_queue(&s->common, KBD_REPLY_RESEND);
-        break;
+        break; /* unknown commands get no reply (as QEMU) */
     }
 }
 
@@ -460,14 +497,16 @@ void ps2_write_mouse(PS2MouseState *s, uint8_t val)
 {
     int cmd = s->common.pending_cmd;
 
+    ps2_cqueue_reset(&s->common);
+
     if (s->wrap && val != AUX_RESET_WRAP && val != AUX_RESET) {
-        ps2_queue(&s->common, val); /* wrap mode echoes every byte */
+        ps2_cqueue(&s->common, val); /* wrap mode echoes every byte */
     } else if (cmd < 0) {
         ps2_mouse_command(s, val);
     } else {
         s->common.pending_cmd = -1;
         if (cmd == AUX_SET_RES) {
-            s->resolution = val & 0x03;
+            s->resolution = val; /* stored as written, as QEMU */
         } else {
             s->sample_rate = val;
             /* IntelliMouse detection: sample rates 200, 100, 80 in a row. */
@@ -482,7 +521,7 @@ void ps2_write_mouse(PS2MouseState *s, uint8_t val)
                 s->detect_state = val == 200 ? 1 : 0;
             }
         }
-        ps2_queue(&s->common, KBD_REPLY_ACK);
+        ps2_cqueue(&s->common, KBD_REPLY_ACK);
     }
     ps2_notify(&s->common);
 }
@@ -493,6 +532,7 @@ static const VMStateField vmstate_ps2_queue_fields[] = {
     VMSTATE_BUFFER(data, PS2Queue),
     VMSTATE_UINT16(rptr, PS2Queue),
     VMSTATE_UINT16(count, PS2Queue),
+    VMSTATE_UINT16(ccount, PS2Queue),
     VMSTATE_END_OF_LIST(),
 };
 

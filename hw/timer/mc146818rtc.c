@@ -507,6 +507,36 @@ void rtc_set_pc_memory(DeviceState *dev, uint64_t ram_below_4g, uint64_t ram_abo
     rtc_set_cmos(dev, 0x5f, cpus ? (uint8_t)(cpus - 1) : 0);
 }
 
+static uint8_t rtc_boot_device_code(char c)
+{
+    switch (c) {
+    case 'a':
+        return 1;
+    case 'c':
+        return 2;
+    case 'd':
+        return 3;
+    case 'n':
+        return 4;
+    }
+    return 0;
+}
+
+void rtc_set_pc_misc(DeviceState *dev, const char *boot_order)
+{
+    RTCState *s = (RTCState *)dev;
+    uint8_t boot[3] = { 0, 0, 0 };
+
+    rtc_set_cmos(dev, 0x14, 0x06);
+    rtc_set_cmos(dev, 0x37, rtc_read_data(s, RTC_CENTURY));
+    for (int i = 0; i < 3 && boot_order && boot_order[i]; i++) {
+        boot[i] = rtc_boot_device_code(boot_order[i]);
+    }
+    rtc_set_cmos(dev, 0x3d, (uint8_t)(boot[0] | boot[1] << 4));
+    rtc_set_cmos(dev, 0x38, (uint8_t)(boot[2] << 4)); /* bit 0 clear: check the floppy
+                                                          boot signature */
+}
+
 static void rtc_realize(DeviceState *dev, Error **errp)
 {
     RTCState *s = (RTCState *)dev;

@@ -13,10 +13,14 @@
 
 #define PS2_QUEUE_SIZE 256
 
+/* Output queue.  The first `ccount` bytes are replies to the last command: a reply
+ * goes ahead of queued key/motion data, and a new command drops the replies the host
+ * has not read yet (QEMU's PS/2 model; a real device aborts its output on a command). */
 typedef struct PS2Queue {
     uint8_t data[PS2_QUEUE_SIZE];
     uint16_t rptr;
     uint16_t count;
+    uint16_t ccount;
 } PS2Queue;
 
 typedef struct PS2State {

@@ -24,5 +24,10 @@ uint8_t rtc_get_cmos(DeviceState *dev, int index);
 /* Store the PC memory-size and CPU-count bytes listed above. */
 void rtc_set_pc_memory(DeviceState *dev, uint64_t ram_below_4g, uint64_t ram_above_4g,
                        unsigned cpus);
+/* The other bytes QEMU's pc machine stores: 0x14 equipment (0x06: FPU and PS/2 mouse,
+ * no floppy, EGA/VGA), 0x37 century (IBM PS/2 location), and SeaBIOS's legacy boot
+ * order from a -boot order string ("cad" by default: 0x3d = 0x12, 0x38 = 0x30; letters
+ * a floppy, c disk, d CD-ROM, n network). */
+void rtc_set_pc_misc(DeviceState *dev, const char *boot_order);
 
 #endif

@@ -47,23 +47,44 @@ static void test_kbd_commands(void)
     ps2_write_keyboard(&k, 0xee);
     ASSERT_QUEUE(&k.common, 0xee);
     ps2_write_keyboard(&k, 0xed);
+    ASSERT_QUEUE(&k.common, 0xfa);
     ps2_write_keyboard(&k, 0x05);
-    ASSERT_QUEUE(&k.common, 0xfa, 0xfa);
+    ASSERT_QUEUE(&k.common, 0xfa);
     g_assert_cmpint(k.ledstate, ==, 0x05);
-    /* A command byte where the LED parameter was expected starts a new command. */
+    /* The byte after ED is its parameter, whatever it is. */
     ps2_write_keyboard(&k, 0xed);
+    ASSERT_QUEUE(&k.common, 0xfa);
     ps2_write_keyboard(&k, 0xee);
-    ASSERT_QUEUE(&k.common, 0xfa, 0xee);
+    ASSERT_QUEUE(&k.common, 0xfa);
+    g_assert_cmpint(k.ledstate, ==, 0x06);
     ps2_write_keyboard(&k, 0xf0);
+    ASSERT_QUEUE(&k.common, 0xfa);
     ps2_write_keyboard(&k, 0x00);
-    ASSERT_QUEUE(&k.common, 0xfa, 0xfa, 0x02);
+    ASSERT_QUEUE(&k.common, 0xfa, 0x02);
     ps2_write_keyboard(&k, 0xf0);
+    ASSERT_QUEUE(&k.common, 0xfa);
     ps2_write_keyboard(&k, 0x07);                 /* no such set */
-    ASSERT_QUEUE(&k.common, 0xfa, 0xfe);
+    ASSERT_QUEUE(&k.common, 0xfe);
     ps2_write_keyboard(&k, 0x42);                 /* unknown command */
     ASSERT_QUEUE(&k.common, 0xfe);
-    ps2_write_keyboard(&k, 0xfe);                 /* resend the last byte */
+    ps2_write_keyboard(&k, 0xfe);                 /* resend: answered FE, as QEMU */
     ASSERT_QUEUE(&k.common, 0xfe);
+    ps2_write_keyboard(&k, 0x00);                 /* ACKed, as QEMU */
+    ASSERT_QUEUE(&k.common, 0xfa);
+}
+
+static void test_command_replies_and_key_data(void)
+{
+    PS2KbdState k;
+
+    ps2_kbd_init(&k, NULL, NULL);
+    /* Key data queued, then a command: its reply goes first. */
+    ps2_keyboard_put_keycode(&k, 0x1e, true);
+    ps2_write_keyboard(&k, 0xf2);
+    g_assert_cmphex(ps2_read_data(&k.common), ==, 0xfa);
+    /* A new command drops the unread replies of the previous one, not the key data. */
+    ps2_write_keyboard(&k, 0xee);
+    ASSERT_QUEUE(&k.common, 0xee, 0x1c);
 }
 
 static void test_kbd_keycodes(void)
@@ -84,8 +105,9 @@ static void test_kbd_keycodes(void)
     ASSERT_QUEUE(&k.common, 0x83);
     /* Set 1: codes pass through, break sets bit 7. */
     ps2_write_keyboard(&k, 0xf0);
+    ASSERT_QUEUE(&k.common, 0xfa);
     ps2_write_keyboard(&k, 0x01);
-    ASSERT_QUEUE(&k.common, 0xfa, 0xfa);
+    ASSERT_QUEUE(&k.common, 0xfa);
     ps2_keyboard_put_keycode(&k, 0x1e, true);
     ps2_keyboard_put_keycode(&k, 0x1e, false);
     ASSERT_QUEUE(&k.common, 0x1e, 0x9e);
@@ -149,9 +171,10 @@ static void test_mouse(void)
     const uint8_t rates[] = { 200, 100, 80 };
     for (int i = 0; i < 3; i++) {
         ps2_write_mouse(&m, 0xf3);
+        ASSERT_QUEUE(&m.common, 0xfa);
         ps2_write_mouse(&m, rates[i]);
+        ASSERT_QUEUE(&m.common, 0xfa);
     }
-    ASSERT_QUEUE(&m.common, 0xfa, 0xfa, 0xfa, 0xfa, 0xfa, 0xfa);
     ps2_write_mouse(&m, 0xf2);
     ASSERT_QUEUE(&m.common, 0xfa, 0x03);
     ps2_mouse_event(&m, 0, 0, 1, 0);
@@ -165,11 +188,13 @@ static void test_mouse(void)
     ASSERT_QUEUE(&m.common, 0xfa, 0x08, 0x01, 0x00, 0x00);
     /* Wrap mode echoes until reset-wrap. */
     ps2_write_mouse(&m, 0xee);
+    ASSERT_QUEUE(&m.common, 0xfa);
     ps2_write_mouse(&m, 0x42);
+    ASSERT_QUEUE(&m.common, 0x42);
     ps2_write_mouse(&m, 0xec);
-    ASSERT_QUEUE(&m.common, 0xfa, 0x42, 0xfa);
-    ps2_write_mouse(&m, 0x11);                    /* unknown */
-    ASSERT_QUEUE(&m.common, 0xfe);
+    ASSERT_QUEUE(&m.common, 0xfa);
+    ps2_write_mouse(&m, 0x11);                    /* unknown: no reply (as QEMU) */
+    g_assert_true(ps2_queue_empty(&m.common));
 }
 
 int main(int argc, char **argv)
@@ -177,6 +202,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/ps2/keyboard/commands", test_kbd_commands);
     g_test_add_func("/ps2/keyboard/keycodes", test_kbd_keycodes);
+    g_test_add_func("/ps2/keyboard/command-replies", test_command_replies_and_key_data);
     g_test_add_func("/ps2/keyboard/translation", test_translation_table_round_trip);
     g_test_add_func("/ps2/keyboard/overflow", test_queue_overflow);
     g_test_add_func("/ps2/mouse", test_mouse);
