@@ -131,3 +131,25 @@ def cmos_script(seed, n=300):
 @pytest.mark.parametrize('seed', range(4))
 def test_cmos_matches_qemu(seed):
     compare(['-m', '512', '-smp', '2'], cmos_script(seed))
+
+
+def rtc_set_mode_script(seed, n=200):
+    """Time bytes while SET holds the clock (deterministic), in every data mode."""
+    r = random.Random(seed)
+    ops = [('out', 0x70, 0x0b), ('out', 0x71, 0x80 | r.choice([0, 2, 4, 6]))]
+    for _ in range(n):
+        x = r.random()
+        reg = r.choice([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x32])
+        if x < 0.4:
+            ops += [('out', 0x70, reg), ('out', 0x71, r.randrange(256))]
+        elif x < 0.9:
+            ops += [('out', 0x70, reg), ('in', 0x71, None)]
+        else:
+            ops += [('out', 0x70, 0x0b), ('out', 0x71, 0x80 | r.choice([0, 2, 4, 6])),
+                    ('in', 0x71, None)]
+    return ops
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_rtc_set_mode_matches_qemu(seed):
+    compare([], rtc_set_mode_script(seed))

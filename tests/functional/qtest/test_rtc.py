@@ -153,3 +153,33 @@ def test_update_ended_and_alarm_interrupts():
         q.clock_step(1_100_000_000)
         assert not q.get_irq(8)
         assert cmos_read(q, REG_C) == 0x30           # flags set, but no IRQF
+
+
+@needs_clock
+def test_divider_reset_uip_and_alarm():
+    with QTest() as q:
+        q.irq_intercept_in('ioapic')
+        cmos_write(q, REG_B, 0x82)                   # SET, 24 hour, BCD
+        for reg, val in ((SEC, 0x58), (MIN, 0x59), (HOUR, 0x23), (MDAY, 0x31),
+                         (MON, 0x12), (YEAR, 0x99), (CENTURY, 0x20)):
+            cmos_write(q, reg, val)
+        cmos_write(q, 0x01, 0x00)                    # alarm at 00:00:00
+        cmos_write(q, 0x03, 0x00)
+        cmos_write(q, 0x05, 0x00)
+        cmos_write(q, REG_A, 0x70)                   # divider chain held in reset
+        cmos_write(q, REG_B, 0x22)                   # run, AIE
+        cmos_read(q, REG_C)
+        cmos_write(q, REG_A, 0x20)                   # release: first update 500 ms later
+        assert cmos_read(q, REG_A) & 0x80 == 0
+        q.clock_step(499_000_000)                    # 1 ms before the update: UIP
+        assert cmos_read(q, REG_A) & 0x80
+        assert cmos_read(q, SEC) == 0x58
+        q.clock_step(2_000_000)
+        assert cmos_read(q, REG_A) & 0x80 == 0
+        assert cmos_read(q, SEC) == 0x59
+        assert not q.get_irq(8)
+        q.clock_step(1_000_000_000)                  # 2100-01-01 00:00:00: the alarm
+        assert q.get_irq(8)
+        assert cmos_read(q, REG_C) & 0xa0 == 0xa0    # IRQF | AF
+        assert [cmos_read(q, r) for r in (SEC, MIN, HOUR, MDAY, MON, YEAR, CENTURY)] == \
+            [0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x21]
