@@ -197,6 +197,40 @@ static void test_mouse(void)
     g_assert_true(ps2_queue_empty(&m.common));
 }
 
+/* vmstate round trip: a device in the middle of a conversation comes back identical. */
+static void test_vmstate_round_trip(void)
+{
+    PS2KbdState k, k2;
+    PS2MouseState m, m2;
+
+    ps2_kbd_init(&k, NULL, NULL);
+    ps2_keyboard_put_keycode(&k, 0x1e, true);
+    ps2_write_keyboard(&k, 0xed);                 /* LED parameter pending */
+    ps2_mouse_init(&m, NULL, NULL);
+    ps2_write_mouse(&m, 0xf4);
+    ps2_write_mouse(&m, 0xf3);                    /* sample rate parameter pending */
+    ps2_mouse_event(&m, 3, -2, 0, PS2_MOUSE_BUTTON_RIGHT);
+
+    GByteArray *buf = g_byte_array_new();
+    vmstate_save(&vmstate_ps2_keyboard, &k, buf);
+    vmstate_save(&vmstate_ps2_mouse, &m, buf);
+    ps2_kbd_init(&k2, NULL, NULL);
+    ps2_mouse_init(&m2, NULL, NULL);
+    size_t used = 0, used2 = 0;
+    g_assert_true(vmstate_load(&vmstate_ps2_keyboard, &k2, buf->data, buf->len, &used, NULL));
+    g_assert_true(vmstate_load(&vmstate_ps2_mouse, &m2, buf->data + used, buf->len - used,
+                               &used2, NULL));
+    g_assert_cmpuint(used + used2, ==, buf->len);
+    g_byte_array_free(buf, TRUE);
+
+    ps2_write_keyboard(&k2, 0x02);                /* completes the LED command */
+    g_assert_cmpint(k2.ledstate, ==, 0x02);
+    ASSERT_QUEUE(&k2.common, 0xfa, 0x1c);         /* reply first, then the key */
+    ASSERT_QUEUE(&m2.common, 0xfa, 0x08 | 0x02, 0x03, 0x02);
+    ps2_write_mouse(&m2, 40);
+    g_assert_cmpint(m2.sample_rate, ==, 40);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -206,5 +240,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ps2/keyboard/translation", test_translation_table_round_trip);
     g_test_add_func("/ps2/keyboard/overflow", test_queue_overflow);
     g_test_add_func("/ps2/mouse", test_mouse);
+    g_test_add_func("/ps2/vmstate", test_vmstate_round_trip);
     return g_test_run();
 }
