@@ -141,7 +141,7 @@ static void i8042_update_irq(I8042State *s)
     }
 }
 
-/* Next keyboard byte as the host sees it (translated to set 1 if KCC); -1 if none. */
+/* Next keyboard byte as the host sees it (translated to set 1 if KCC). */
 static int i8042_fetch_kbd(I8042State *s)
 {
     while (!ps2_queue_empty(&s->kbd.common)) {
@@ -162,7 +162,8 @@ static int i8042_fetch_kbd(I8042State *s)
         }
         return t;
     }
-    return -1;
+    /* The reply was dropped meanwhile: the device repeats its previous byte. */
+    return ps2_read_data(&s->kbd.common);
 }
 
 /* Keyboard data waiting for the output buffer, after translation (a pending F0 alone,
