@@ -239,6 +239,11 @@ class QTest:
                 self.proc.wait()
         err = self.stderr()
         self._stderr.close()
+        try:
+            with open(self.log_path, errors='replace') as f:
+                self.log_text = f.read()     # the qtest log, for tests to inspect
+        except OSError:
+            self.log_text = ''
         shutil.rmtree(self.tmpdir, ignore_errors=True)
         # A sanitizer build reports memory errors and undefined behaviour on stderr.
         for marker in ('runtime error:', 'ERROR: AddressSanitizer', 'ERROR: LeakSanitizer'):

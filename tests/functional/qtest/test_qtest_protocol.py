@@ -1,7 +1,11 @@
 """The qtest protocol itself (QEMU docs/devel/qtest.rst)."""
 import base64
+import re
+import socket
+import subprocess
+import time
 
-from qtest import QTest, kemu_only, needs_clock
+from qtest import QTest, kemu_only, needs_clock, system_binary
 
 
 def test_memory_commands():
@@ -71,3 +75,43 @@ def test_connection_close_ends_the_process():
     q.sock.close()
     assert q.proc.wait(timeout=10) is not None
     q.close()
+
+
+def test_log_records_received_and_sent_lines():
+    with QTest() as q:
+        q.cmd('inb 0x80')
+        q.cmd('endianness')
+    log = q.log_text                                 # complete once the emulator is gone
+    assert re.search(r'^\[R \+\d+\.\d{6}\] inb 0x80$', log, re.M), log
+    assert re.search(r'^\[S \+\d+\.\d{6}\] OK 0x00ff$', log, re.M), log
+    assert re.search(r'^\[S \+\d+\.\d{6}\] OK little$', log, re.M), log
+
+
+@kemu_only
+def test_server_mode_socket(tmp_path):
+    sock_path = str(tmp_path / 'srv.sock')
+    exe = system_binary()
+    proc = subprocess.Popen([exe, '-M', 'pc', '-accel', 'qtest', '-display', 'none',
+                             '-nodefaults', '-qtest', 'unix:%s,server=on' % sock_path,
+                             '-qtest-log', 'none'],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        deadline = time.time() + 10
+        while True:
+            try:
+                s.connect(sock_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                assert time.time() < deadline, 'kemu did not listen'
+                time.sleep(0.05)
+        s.sendall(b'inb 0x80\n')
+        s.settimeout(10)
+        assert s.recv(100) == b'OK 0x00ff\n'
+        s.close()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
