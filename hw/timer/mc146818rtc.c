@@ -14,20 +14,23 @@
  * IRQ 8, and the century at CMOS 0x32.
  *
  * Time model: guest time = clock + offset.  The clock is the host wall clock
- * (KEMU_CLOCK_HOST; UTC, like QEMU's default -rtc base=utc,clock=host), or the virtual
- * clock under qtest (QEMU's clock=vm) so tests step it; the offset starts at the host
- * UTC time.  Time bytes are computed when read, and flags (UF/AF/PF) are evaluated
+ * (KEMU_CLOCK_HOST; QEMU's default -rtc clock=host), host monotonic time (clock=rt) or
+ * the virtual clock (clock=vm, the default under qtest so tests step it); the offset
+ * starts at the -rtc base: host UTC (base=utc, the default), host local time
+ * (base=localtime) or a given date.  Time bytes are computed when read, and flags (UF/AF/PF) are evaluated
  * lazily when register C is read; timers run only while an interrupt is enabled.
  * Lost periodic ticks are discarded (lost_tick_policy=discard).
  */
 #include "system/timer.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "hw/isa.h"
 #include "hw/qdev.h"
 #include "hw/timer/mc146818rtc.h"
+#include "kemu/option.h"
 #include "system/qtest.h"
 
 #define RTC_SECONDS        0x00
@@ -93,6 +96,106 @@ typedef struct RTCState {
 } RTCState;
 
 static const char *const rtc_lost_tick_policy_names[] = { "discard", "delay", "slew", NULL };
+
+/* -rtc configuration (rtc_configure). */
+typedef enum RTCBase { RTC_BASE_UTC, RTC_BASE_LOCALTIME, RTC_BASE_DATETIME } RTCBase;
+static RTCBase rtc_base = RTC_BASE_UTC;
+static int64_t rtc_base_datetime;      /* seconds since 1970, for RTC_BASE_DATETIME */
+static bool rtc_clock_set;
+static ClockType rtc_clock_type = KEMU_CLOCK_HOST;
+
+static bool rtc_parse_datetime(const char *str, int64_t *out)
+{
+    struct tm tm = { 0 };
+    int n = 0;
+
+    if (sscanf(str, "%d-%d-%dT%d:%d:%d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || str[n]) {
+        tm = (struct tm){ 0 };
+        n = 0;
+        if (sscanf(str, "%d-%d-%d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 ||
+            str[n]) {
+            return false;
+        }
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) {
+        return false;
+    }
+    *out = (int64_t)t;
+    return true;
+}
+
+bool rtc_configure(const char *optarg, Error **errp)
+{
+    static const char *const keys[] = { "base", "clock", "driftfix", NULL };
+    Opts *o = opts_parse(optarg, NULL, errp);
+    bool ok = false;
+
+    if (!o || !opts_check_keys(o, keys, errp)) {
+        goto out;
+    }
+    const char *v = opts_get(o, "base");
+    if (v) {
+        if (!strcmp(v, "utc")) {
+            rtc_base = RTC_BASE_UTC;
+        } else if (!strcmp(v, "localtime")) {
+            rtc_base = RTC_BASE_LOCALTIME;
+        } else if (rtc_parse_datetime(v, &rtc_base_datetime)) {
+            rtc_base = RTC_BASE_DATETIME;
+        } else {
+            error_setg(errp, "invalid datetime format");
+            error_append_hint(errp, "valid formats: '2006-06-17T16:01:21' or '2006-06-17'\n");
+            goto out;
+        }
+    }
+    v = opts_get(o, "clock");
+    if (v) {
+        if (!strcmp(v, "host")) {
+            rtc_clock_type = KEMU_CLOCK_HOST;
+        } else if (!strcmp(v, "rt")) {
+            rtc_clock_type = KEMU_CLOCK_REALTIME;
+        } else if (!strcmp(v, "vm")) {
+            rtc_clock_type = KEMU_CLOCK_VIRTUAL;
+        } else {
+            error_setg(errp, "invalid option value '%s'", v);
+            goto out;
+        }
+        rtc_clock_set = true;
+    }
+    v = opts_get(o, "driftfix");
+    if (v && strcmp(v, "none") != 0 && strcmp(v, "slew") != 0) {
+        error_setg(errp, "invalid option value '%s'", v);
+        goto out;
+    }
+    ok = true; /* driftfix=slew: accepted; lost ticks are discarded either way */
+out:
+    opts_free(o);
+    return ok;
+}
+
+/* Guest time at start-up per the -rtc base, in ns since 1970. */
+static int64_t rtc_initial_ns(void)
+{
+    int64_t host = clock_get_ns(KEMU_CLOCK_HOST);
+
+    switch (rtc_base) {
+    case RTC_BASE_LOCALTIME: {
+        time_t t = (time_t)(host / 1000000000LL);
+        struct tm tm;
+        if (localtime_r(&t, &tm)) {
+            return host + (int64_t)tm.tm_gmtoff * 1000000000LL;
+        }
+        return host;
+    }
+    case RTC_BASE_DATETIME:
+        return rtc_base_datetime * 1000000000LL;
+    default:
+        return host;
+    }
+}
 
 static int64_t rtc_floor_div(int64_t a, int64_t b)
 {
@@ -545,7 +648,8 @@ static void rtc_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "Maximum value for \"irq\" is: %u", ISA_NUM_IRQS - 1);
         return;
     }
-    s->clock = qtest_enabled() ? KEMU_CLOCK_VIRTUAL : KEMU_CLOCK_HOST;
+    s->clock = rtc_clock_set ? rtc_clock_type
+                             : (qtest_enabled() ? KEMU_CLOCK_VIRTUAL : KEMU_CLOCK_HOST);
     s->update_timer = timer_new_ns(s->clock, rtc_timer_cb, s);
     s->periodic_timer = timer_new_ns(s->clock, rtc_timer_cb, s);
     s->irq = isa_get_irq(s->isairq);
@@ -556,10 +660,10 @@ static void rtc_realize(DeviceState *dev, Error **errp)
     s->cmos_data[RTC_REG_A] = REG_A_DV_32K | 0x06;
     s->cmos_data[RTC_REG_B] = REG_B_24H;
     s->cmos_data[RTC_REG_D] = REG_D_VRT;
-    int64_t host = clock_get_ns(KEMU_CLOCK_HOST);
-    s->offset_ns = host - clock_get_ns(s->clock);
+    int64_t start = rtc_initial_ns();
+    s->offset_ns = start - clock_get_ns(s->clock);
     s->wday_offset = 0;
-    s->last_update_sec = rtc_floor_div(host, RTC_NS);
+    s->last_update_sec = rtc_floor_div(start, RTC_NS);
     rtc_store_time(s, s->last_update_sec);
     int64_t cycles;
     if (rtc_periodic_period_ns(s, &cycles)) {

@@ -15,9 +15,15 @@
 #include <stdint.h>
 
 #include "hw/qdev.h"
+#include "kemu/error.h"
 
 #define RTC_ISA_IRQ 8
 #define RTC_CMOS_SIZE 128
+
+/* QEMU's -rtc option: [base=utc|localtime|DATETIME][,clock=host|rt|vm][,driftfix=none|slew]
+ * (DATETIME as 2006-06-17T16:01:21 or 2006-06-17, UTC).  Applies to RTCs realized
+ * afterwards.  Defaults: base=utc, clock=host (clock=vm under -accel qtest). */
+bool rtc_configure(const char *optarg, Error **errp);
 
 void rtc_set_cmos(DeviceState *dev, int index, uint8_t val);
 uint8_t rtc_get_cmos(DeviceState *dev, int index);

@@ -183,3 +183,12 @@ def test_divider_reset_uip_and_alarm():
         assert cmos_read(q, REG_C) & 0xa0 == 0xa0    # IRQF | AF
         assert [cmos_read(q, r) for r in (SEC, MIN, HOUR, MDAY, MON, YEAR, CENTURY)] == \
             [0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x21]
+
+
+def test_rtc_base_datetime():
+    # -rtc is parsed by system/options.c, which hands it to rtc_configure().
+    with QTest(['-rtc', 'base=2006-06-17T16:01:21']) as q:
+        t = read_time(q, bcd)
+        assert calendar.timegm((2006, 6, 17, 16, 1, 21)) <= t <= \
+            calendar.timegm((2006, 6, 17, 16, 1, 26)), time.gmtime(t)
+        assert bcd(cmos_read(q, WDAY)) == 7          # a Saturday
