@@ -31,7 +31,7 @@ def test_aout_kludge(code):
 
 @pytest.mark.parametrize('smp', SMP)
 @pytest.mark.parametrize('name', ['mmio', 'pit_irq', 'lapic_timer', 'acpi', 'ports', 'memsize',
-                                  'serial', 'rtc', 'pci', 'exceptions'])
+                                  'serial', 'rtc', 'pci', 'exceptions', 'hpet'])
 def test_kernel(name, smp):
     status, out = run_kernel(name, smp=smp)
     assert_pass(name, status, out)
