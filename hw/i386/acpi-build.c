@@ -459,12 +459,12 @@ bool acpi_build_tables(const AcpiConfig *cfg, AcpiTables *out, Error **errp)
     gas_io(fadt + 220, 32, cfg->gpe0_base);    /* X_GPE0_BLK */
     fadt_off = add_table(&b, fadt, FADT_REV3_LEN, 8);
     uint8_t *f = b.t->data + fadt_off;
+    /* X_FIRMWARE_CTRL stays 0: it "must be zero" when FIRMWARE_CTRL is set (Table 5.9). */
     set_ptr(&b, f, false, 36, 4, facs_off);     /* FIRMWARE_CTRL */
     set_ptr(&b, f, false, 40, 4, dsdt_off);     /* DSDT */
-    set_ptr(&b, f, false, 132, 8, facs_off);    /* X_FIRMWARE_CTRL */
-    set_ptr(&b, f, false, 140, 8, dsdt_off);    /* X_DSDT */
+    set_ptr(&b, f, false, 140, 8, dsdt_off);    /* X_DSDT (same table) */
     /* Pointer records hold field offsets relative to the blob, not the table. */
-    for (guint i = b.ptrs->len - 4; i < b.ptrs->len; i++) {
+    for (guint i = b.ptrs->len - 3; i < b.ptrs->len; i++) {
         g_array_index(b.ptrs, AcpiPointer, i).offset += fadt_off;
     }
     finish_checksum(f, FADT_REV3_LEN);
