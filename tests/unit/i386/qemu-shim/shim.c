@@ -4,8 +4,11 @@
  * Multiboot module whose name ends in "_XXXXXXXX" (its guest address, hex); the shim copies
  * each to its address, then enters the kernel in kemu's 64-bit entry state (boot.h): CR3
  * 0x9000 (kemu's page tables), CR4.PAE, EFER.LME, GDT at 0x500 limit 31, CS 0x10 (long mode),
- * DS/ES/SS/FS/GS 0x18, RSI 0x7000, RSP 0x8ff0, RIP 0x100200, interrupts off.
+ * DS/ES/SS/FS/GS 0x18, RSI 0x7000, RSP 0x8ff0, RIP 0x100200, interrupts off.  With "mode32"
+ * on the shim's own command line it uses the 32-bit boot protocol state instead: paging off,
+ * CS 0x10 (32-bit), ESI 0x7000, EBP = EDI = EBX = 0, EIP 0x100000.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 __attribute__((section(".multiboot"), used))
@@ -78,6 +81,28 @@ void shim_main(uint32_t magic, const uint32_t *mbi)
         for (uint32_t k = 0; k < end[i] - start[i]; k++) {
             d[k] = src[k];
         }
+    }
+    bool mode32 = false;
+    if (mbi[0] & (1u << 2)) {
+        for (const char *p = (const char *)mbi[4]; *p; p++) {
+            if (p[0] == 'm' && p[1] == 'o' && p[2] == 'd' && p[3] == 'e' && p[4] == '3' &&
+                p[5] == '2') {
+                mode32 = true;
+            }
+        }
+    }
+    if (mode32) {
+        serial_puts("shim: blobs copied, entering 32-bit Linux\n");
+        __asm__ volatile(
+            "cli\n"
+            "lgdt shim_gdtr32\n"
+            "ljmp $0x10, $1f\n"
+            "1: mov $0x18, %%eax\n mov %%eax, %%ds\n mov %%eax, %%es\n mov %%eax, %%ss\n"
+            "mov %%eax, %%fs\n mov %%eax, %%gs\n"
+            "mov $0x7000, %%esi\n mov $0x8ff0, %%esp\n xor %%ebp, %%ebp\n xor %%edi, %%edi\n"
+            "xor %%ebx, %%ebx\n mov $0x100000, %%eax\n jmp *%%eax\n"
+            ".pushsection .data\n shim_gdtr32: .word 31\n .long 0x500\n .popsection\n"
+            : : : "eax", "memory");
     }
     serial_puts("shim: blobs copied, entering 64-bit Linux\n");
     __asm__ volatile(
