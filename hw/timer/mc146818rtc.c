@@ -84,7 +84,11 @@ typedef struct RTCState {
     int32_t lost_tick_policy;
     /* Time keeping */
     ClockType clock;
-    int64_t offset_ns;         /* guest time (ns since 1970 UTC) = clock + offset */
+    /* Guest time, in seconds since 1970 UTC, is floor((clock + offset_subns) / 1e9) +
+     * offset_sec and its phase within the second (clock + offset_subns) mod 1e9: split
+     * so that any date the registers can hold (years 0-16665) is representable. */
+    int64_t offset_sec;
+    int64_t offset_subns;      /* 0 .. 1e9-1 */
     int32_t wday_offset;       /* guest-written day of week minus the computed one */
     int64_t last_update_sec;   /* last second whose update cycle was accounted (UF/AF) */
     int64_t last_periodic;     /* last periodic tick accounted (PF) */
@@ -176,24 +180,22 @@ out:
     return ok;
 }
 
-/* Guest time at start-up per the -rtc base, in ns since 1970. */
-static int64_t rtc_initial_ns(void)
+/* Guest time at start-up per the -rtc base: seconds since 1970 and ns phase. */
+static void rtc_initial_time(int64_t *sec, int64_t *frac)
 {
     int64_t host = clock_get_ns(KEMU_CLOCK_HOST);
 
-    switch (rtc_base) {
-    case RTC_BASE_LOCALTIME: {
-        time_t t = (time_t)(host / 1000000000LL);
+    *sec = host / 1000000000LL;
+    *frac = host % 1000000000LL;
+    if (rtc_base == RTC_BASE_LOCALTIME) {
+        time_t t = (time_t)*sec;
         struct tm tm;
         if (localtime_r(&t, &tm)) {
-            return host + (int64_t)tm.tm_gmtoff * 1000000000LL;
+            *sec += tm.tm_gmtoff;
         }
-        return host;
-    }
-    case RTC_BASE_DATETIME:
-        return rtc_base_datetime * 1000000000LL;
-    default:
-        return host;
+    } else if (rtc_base == RTC_BASE_DATETIME) {
+        *sec = rtc_base_datetime;
+        *frac = 0;
     }
 }
 
@@ -209,9 +211,25 @@ static bool rtc_running(const RTCState *s)
            (s->cmos_data[RTC_REG_A] & REG_A_DV) == REG_A_DV_32K;
 }
 
-static int64_t rtc_guest_ns(const RTCState *s)
+static int64_t rtc_floor_mod(int64_t a, int64_t b)
 {
-    return clock_get_ns(s->clock) + s->offset_ns;
+    return a - rtc_floor_div(a, b) * b;
+}
+
+/* Current guest second. */
+static int64_t rtc_now_sec(const RTCState *s)
+{
+    return rtc_floor_div(clock_get_ns(s->clock) + s->offset_subns, 1000000000LL) +
+           s->offset_sec;
+}
+
+/* Make the guest time `sec` + `frac_ns` now. */
+static void rtc_set_guest_time(RTCState *s, int64_t sec, int64_t frac_ns)
+{
+    int64_t now = clock_get_ns(s->clock);
+
+    s->offset_subns = rtc_floor_mod(frac_ns - now, 1000000000LL);
+    s->offset_sec = sec - rtc_floor_div(now + s->offset_subns, 1000000000LL);
 }
 
 static uint8_t rtc_to_reg(const RTCState *s, int v)
@@ -353,7 +371,7 @@ static void rtc_update_irq(RTCState *s)
 static void rtc_update_flags(RTCState *s)
 {
     if (rtc_running(s)) {
-        int64_t cur = rtc_floor_div(rtc_guest_ns(s), RTC_NS);
+        int64_t cur = rtc_now_sec(s);
         if (cur > s->last_update_sec) {
             s->cmos_data[RTC_REG_C] |= REG_C_UF;
             /* Alarm: did any second in (last, cur] match?  A day covers every time. */
@@ -388,8 +406,9 @@ static void rtc_rearm(RTCState *s)
     int64_t cycles;
 
     if (rtc_running(s) && (b & (REG_B_UIE | REG_B_AIE))) {
-        int64_t next_sec = rtc_floor_div(now + s->offset_ns, RTC_NS) + 1;
-        timer_mod(s->update_timer, next_sec * RTC_NS - s->offset_ns);
+        /* Next second boundary of the guest clock, in clock time. */
+        int64_t t = now + s->offset_subns;
+        timer_mod(s->update_timer, (rtc_floor_div(t, RTC_NS) + 1) * RTC_NS - s->offset_subns);
     } else {
         timer_del(s->update_timer);
     }
@@ -416,7 +435,7 @@ static void rtc_timer_cb(void *opaque)
 static void rtc_freeze(RTCState *s)
 {
     rtc_update_flags(s);
-    rtc_store_time(s, rtc_floor_div(rtc_guest_ns(s), RTC_NS));
+    rtc_store_time(s, rtc_now_sec(s));
 }
 
 /* Restart the visible clock from the time bytes; `frac_ns` is the phase within the
@@ -424,16 +443,14 @@ static void rtc_freeze(RTCState *s)
 static void rtc_thaw(RTCState *s, int64_t frac_ns)
 {
     int64_t sec = rtc_load_time(s);
-    int64_t now = clock_get_ns(s->clock);
 
-    s->offset_ns = sec * RTC_NS + frac_ns - now;
+    rtc_set_guest_time(s, sec, frac_ns);
     s->last_update_sec = sec;
 }
 
 static int64_t rtc_phase_ns(const RTCState *s)
 {
-    int64_t g = rtc_guest_ns(s);
-    return g - rtc_floor_div(g, RTC_NS) * RTC_NS;
+    return rtc_floor_mod(clock_get_ns(s->clock) + s->offset_subns, RTC_NS);
 }
 
 static void rtc_write_data(RTCState *s, uint8_t idx, uint8_t val)
@@ -518,7 +535,7 @@ static uint8_t rtc_read_data(RTCState *s, uint8_t idx)
     case RTC_YEAR:
     case RTC_CENTURY:
         if (rtc_running(s)) {
-            rtc_store_time(s, rtc_floor_div(rtc_guest_ns(s), RTC_NS));
+            rtc_store_time(s, rtc_now_sec(s));
         }
         return s->cmos_data[idx];
     case RTC_REG_A:
@@ -660,10 +677,11 @@ static void rtc_realize(DeviceState *dev, Error **errp)
     s->cmos_data[RTC_REG_A] = REG_A_DV_32K | 0x06;
     s->cmos_data[RTC_REG_B] = REG_B_24H;
     s->cmos_data[RTC_REG_D] = REG_D_VRT;
-    int64_t start = rtc_initial_ns();
-    s->offset_ns = start - clock_get_ns(s->clock);
+    int64_t start_sec, start_frac;
+    rtc_initial_time(&start_sec, &start_frac);
+    rtc_set_guest_time(s, start_sec, start_frac);
     s->wday_offset = 0;
-    s->last_update_sec = rtc_floor_div(start, RTC_NS);
+    s->last_update_sec = start_sec;
     rtc_store_time(s, s->last_update_sec);
     int64_t cycles;
     if (rtc_periodic_period_ns(s, &cycles)) {
@@ -711,7 +729,8 @@ static const VMStateField vmstate_rtc_fields[] = {
     VMSTATE_BUFFER(cmos_data, RTCState),
     VMSTATE_UINT8(cmos_index, RTCState),
     VMSTATE_BOOL(nmi_disabled, RTCState),
-    VMSTATE_INT64(offset_ns, RTCState),
+    VMSTATE_INT64(offset_sec, RTCState),
+    VMSTATE_INT64(offset_subns, RTCState),
     VMSTATE_INT32(wday_offset, RTCState),
     VMSTATE_INT64(last_update_sec, RTCState),
     VMSTATE_INT64(last_periodic, RTCState),

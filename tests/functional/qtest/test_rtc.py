@@ -192,3 +192,18 @@ def test_rtc_base_datetime():
         assert calendar.timegm((2006, 6, 17, 16, 1, 21)) <= t <= \
             calendar.timegm((2006, 6, 17, 16, 1, 26)), time.gmtime(t)
         assert bcd(cmos_read(q, WDAY)) == 7          # a Saturday
+
+
+@needs_clock
+def test_far_future_date_runs():
+    # Year 9999 is beyond 64-bit nanoseconds since 1970: the clock must still run.
+    with QTest() as q:
+        cmos_write(q, REG_B, 0x82)
+        for reg, val in ((SEC, 0x57), (MIN, 0x59), (HOUR, 0x23), (MDAY, 0x31),
+                         (MON, 0x12), (YEAR, 0x99), (CENTURY, 0x99)):
+            cmos_write(q, reg, val)
+        cmos_write(q, REG_B, 0x02)
+        q.clock_step(1_000_000_000)
+        assert [cmos_read(q, r) for r in (MIN, HOUR, MDAY, MON, YEAR, CENTURY)] == \
+            [0x59, 0x23, 0x31, 0x12, 0x99, 0x99]
+        assert cmos_read(q, SEC) in (0x58, 0x59)
