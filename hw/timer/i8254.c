@@ -392,7 +392,7 @@ static uint64_t pit_ioport_read(void *opaque, hwaddr addr, unsigned size)
 
     addr &= 3;
     if (addr == 3) {
-        return 0xff;   /* the control word register is write-only */
+        return 0;      /* the control word register is write-only; reads 0 as in QEMU */
     }
     return pit_read_counter(s, addr);
 }
