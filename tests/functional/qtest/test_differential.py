@@ -111,7 +111,7 @@ def test_i8042_matches_qemu(seed):
 def cmos_script(seed, n=300):
     """Registers A, B, D and the CMOS RAM (time bytes and register C depend on time)."""
     r = random.Random(seed)
-    ops = []
+    ops = [('out', 0x70, 0x0b), ('out', 0x71, 0x82)]
     for _ in range(n):
         # Not 0x14/0x37/0x38/0x3d: board policy (rtc_set_pc_misc), set by the machine.
         idx = r.choice([0x0a, 0x0b, 0x0d] + [i for i in range(0x0e, 0x80)
@@ -119,7 +119,7 @@ def cmos_script(seed, n=300):
         if r.random() < 0.5:
             val = r.randrange(256)
             if idx == 0x0b:
-                val &= 0x8f                          # no interrupt enables
+                val = (val & 0x0f) | 0x80            # SET (no UIP to race), no interrupts
             if idx == 0x0a:
                 val = (val & 0x0f) | 0x20            # keep the 32 kHz time base
             ops += [('out', 0x70, idx), ('out', 0x71, val)]
