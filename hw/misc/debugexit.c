@@ -37,11 +37,13 @@ static void debug_exit_realize(DeviceState *dev, Error **errp)
 {
     DebugExitState *s = (DebugExitState *)dev;
 
-    if (s->iosize == 0 || s->iosize > 0x10000 || s->iobase > 0xffff ||
-        s->iobase + s->iosize > 0x10000) {
+    if (s->iosize > 0x10000 || s->iobase > 0xffff || s->iobase + s->iosize > 0x10000) {
         error_setg(errp, "isa-debug-exit: iobase 0x%x + iosize 0x%x outside the I/O space",
                    s->iobase, s->iosize);
         return;
+    }
+    if (s->iosize == 0) {
+        return; /* accepted, as QEMU does: a port of no size is never hit */
     }
     memory_region_init_io(&s->io, &debug_exit_ops, s, "isa-debug-exit", s->iosize);
     isa_register_ioport(&s->io, (uint16_t)s->iobase);
@@ -49,7 +51,11 @@ static void debug_exit_realize(DeviceState *dev, Error **errp)
 
 static void debug_exit_unrealize(DeviceState *dev)
 {
-    isa_unregister_ioport(&((DebugExitState *)dev)->io);
+    DebugExitState *s = (DebugExitState *)dev;
+
+    if (s->iosize) {
+        isa_unregister_ioport(&s->io);
+    }
 }
 
 static void debug_exit_reset(DeviceState *dev)
