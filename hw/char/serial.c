@@ -275,6 +275,9 @@ void serial_ioport_write(void *opaque, hwaddr addr, uint64_t val64, unsigned siz
         break;
     case UART_FCR:
         serial_write_fcr(s, val);
+        if (s->chr && !serial_loopback(s)) {
+            chardev_accept_input(s->chr); /* the receiver may take more bytes now */
+        }
         break;
     case UART_LCR:
         s->lcr = val;
