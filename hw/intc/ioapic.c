@@ -50,8 +50,8 @@
 #define IOREDTBL_MASK     (1ull << 16)
 #define IOREDTBL_DEST_SHIFT 56
 #define IOREDTBL_RO_BITS  (IOREDTBL_DELIVS | IOREDTBL_RIRR)
-/* Bits 55:17 are reserved */
-#define IOREDTBL_WRITABLE (0xff0000000001ffffull & ~IOREDTBL_RO_BITS)
+/* Bits 55:17 are reserved; as in QEMU they keep what the guest writes. */
+#define IOREDTBL_WRITABLE (~IOREDTBL_RO_BITS)
 
 #define DELMOD_FIXED 0
 #define DELMOD_LOWEST 1
@@ -218,7 +218,7 @@ static uint64_t ioapic_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case IOAPIC_IOREGSEL:
         return s->ioregsel;
     case IOAPIC_IOWIN:
-        return ioapic_read_reg(s);
+        return size == 4 ? ioapic_read_reg(s) : 0;   /* IOWIN is a 32-bit register */
     default:
         return 0;
     }
@@ -233,7 +233,9 @@ static void ioapic_mmio_write(void *opaque, hwaddr addr, uint64_t val, unsigned 
         s->ioregsel = val & 0xff;
         break;
     case IOAPIC_IOWIN:
-        ioapic_write_reg(s, (uint32_t)val);
+        if (size == 4) {
+            ioapic_write_reg(s, (uint32_t)val);
+        }
         break;
     case IOAPIC_EOI:
         if (s->version >= 0x20) {
@@ -250,8 +252,6 @@ static const MemoryRegionOps ioapic_mmio_ops = {
     .write = ioapic_mmio_write,
     .valid_min = 1,
     .valid_max = 4,
-    .impl_min = 4,
-    .impl_max = 4,
 };
 
 static void ioapic_realize(DeviceState *dev, Error **errp)
