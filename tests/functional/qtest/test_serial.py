@@ -201,7 +201,11 @@ def test_input_fills_fifo_after_enable(tmp_path):
         assert first == 0x41
         # FIFO on: this clears the receiver (a byte already in RBR is dropped, as on
         # the chip); from then on up to 16 bytes are taken at a time.
-        q.outb(COM1 + FCR, 0x01)
+        q.outb(COM1 + FCR, 0xc1)                     # trigger level 14
+        q.outb(COM1 + IER, 0x01)
+        while q.inb(COM1 + IIR) != 0xc4 and time.time() < deadline:
+            time.sleep(0.01)
+        assert q.inb(COM1 + IIR) == 0xc4             # >= 14 bytes buffered unread
         got = []
         while (not got or got[-1] != 0x54) and time.time() < deadline:
             if q.inb(COM1 + LSR) & 0x01:
