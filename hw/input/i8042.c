@@ -128,7 +128,8 @@ static void i8042_update_irq(I8042State *s)
         if (s->status & KBD_STAT_MOUSE_OBF) {
             mouse = !!(s->mode & KBD_MODE_MOUSE_INT);
         } else {
-            kbd = !!(s->mode & KBD_MODE_KBD_INT);
+            /* As QEMU: no IRQ 1 while the keyboard interface is disabled. */
+            kbd = (s->mode & KBD_MODE_KBD_INT) && !(s->mode & KBD_MODE_DISABLE_KBD);
         }
     }
     if (kbd != s->irq_kbd_level) {

@@ -11,7 +11,8 @@ from qtest import QTest, is_qemu
 pytestmark = pytest.mark.skipif(is_qemu(), reason='compares kemu with QEMU')
 
 
-def run_script(exe_env, args, ops):
+def run_script(exe_env, args, ops, irqs=()):
+    """Run ops; each read records the value and the levels of the GSIs in `irqs`."""
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(exe_env)
@@ -22,29 +23,32 @@ def run_script(exe_env, args, ops):
         os.environ.update(saved)
     out = []
     try:
+        if irqs:
+            q.irq_intercept_in('ioapic')
         for op, addr, val in ops:
             if op == 'out':
                 q.outb(addr, val)
                 out.append(None)
             else:
-                out.append(q.inb(addr))
+                v = q.inb(addr)
+                out.append((v,) + tuple(int(q.get_irq(n)) for n in irqs) if irqs else v)
     finally:
         q.close()
     return out
 
 
-def compare(args, ops):
+def compare(args, ops, irqs=()):
     qemu = shutil.which('qemu-system-x86_64')
     assert qemu, 'Debian qemu-system-x86_64 is required for the differential tests'
     kemu_env = {k: v for k, v in os.environ.items() if k != 'KEMU_SYSTEM'}
-    want = run_script(dict(os.environ, KEMU_SYSTEM=qemu), args, ops)
-    got = run_script(kemu_env, args, ops)
+    want = run_script(dict(os.environ, KEMU_SYSTEM=qemu), args, ops, irqs)
+    got = run_script(kemu_env, args, ops, irqs)
     for i, (w, g) in enumerate(zip(want, got)):
         if w != g:
             ctx = ['%s 0x%x %s' % (o, a, '' if v is None else hex(v))
                    for o, a, v in ops[max(0, i - 10):i + 1]]
-            pytest.fail('step %d: QEMU read 0x%x, kemu 0x%x after:\n  %s'
-                        % (i, w, g, '\n  '.join(ctx)))
+            pytest.fail('step %d: QEMU read %s, kemu %s (value, IRQ %s levels) after:\n  %s'
+                        % (i, w, g, list(irqs), '\n  '.join(ctx)))
 
 
 def serial_script(seed, n=400):
@@ -66,7 +70,7 @@ def serial_script(seed, n=400):
 
 @pytest.mark.parametrize('seed', range(6))
 def test_serial_registers_match_qemu(seed):
-    compare(['-device', 'isa-serial'], serial_script(seed))
+    compare(['-device', 'isa-serial'], serial_script(seed), irqs=(4,))
 
 
 def i8042_script(seed, n=120):
@@ -105,7 +109,7 @@ def i8042_script(seed, n=120):
 
 @pytest.mark.parametrize('seed', range(6))
 def test_i8042_matches_qemu(seed):
-    compare([], i8042_script(seed))
+    compare([], i8042_script(seed), irqs=(1, 12))
 
 
 def cmos_script(seed, n=300):
