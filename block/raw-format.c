@@ -7,6 +7,7 @@
 #include "block/block_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static int raw_probe(const uint8_t *buf, int buf_size, const char *filename)
@@ -22,6 +23,14 @@ static int raw_open(BlockDriverState *bs, Opts *options, int flags, Error **errp
         return (int)len;
     }
     bs->total_size = len;
+    if (bs->probed && (flags & BDRV_O_RDWR)) {
+        fprintf(stderr,
+                "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+                "         Automatically detecting the format is dangerous for raw images, "
+                "write operations on block 0 will be restricted.\n"
+                "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+                bs->filename);
+    }
     bs->request_alignment = bs->file->request_alignment;
     bs->buf_alignment = bs->file->buf_alignment;
     return 0;
