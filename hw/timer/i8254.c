@@ -482,7 +482,9 @@ static void pit_reset(DeviceState *dev)
         c->counting = true;
         c->load_time = clock_get_ns(KEMU_CLOCK_VIRTUAL);
     }
-    s->irq_level = -1;
+    /* OUT0 starts high without an edge: the interrupt controllers reset their input state
+     * too, and QEMU's PC shows no IRQ0 request in the 8259 after reset. */
+    s->irq_level = pit_get_out(s, 0);
     pit_irq_update(s);
 }
 

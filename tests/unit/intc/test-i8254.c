@@ -41,7 +41,8 @@ static void reset(void)
 {
     device_type_find(TYPE_ISA_PIT)->reset((DeviceState *)pit);
     device_type_find(TYPE_ISA_PCSPK)->reset(qdev_find_by_id("pcspk"));
-    irq0 = (LineRec){ .level = irq0.level };
+    /* Reset leaves OUT0 high without driving an edge (the controllers reset too). */
+    irq0 = (LineRec){ .level = 1 };
 }
 
 static void test_reset_state(void)
