@@ -2,7 +2,8 @@
  * qcow2 cluster mapping (qcow2 spec "Cluster mapping"): guest offset -> L1 entry
  * -> L2 table -> host cluster; allocating writes with copy-on-write of the
  * untouched part of a cluster from the old cluster or the backing file; zero
- * clusters (v3); compressed clusters (read); discard; L1 table growth.
+ * clusters (v3); compressed clusters (read; writes in qcow2-compress.c); discard;
+ * L1 table growth.
  * Every entry read from the image is validated before use; a bad one marks the
  * image corrupt instead of being followed.
  */
@@ -330,7 +331,7 @@ int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact)
  * Pin a writable L2 table (refcount 1, COPIED in L1) for guest offset, creating
  * it or copying a shared one (internal snapshots) as needed.
  */
-static int qcow2_get_l2_for_write(BlockDriverState *bs, int64_t offset, void **table)
+int qcow2_get_l2_table_for_write(BlockDriverState *bs, int64_t offset, void **table)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t l1_index = qcow2_l1_index(s, offset);
@@ -418,7 +419,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     int64_t max = ((int64_t)(s->l2_size - l2_index) << s->cluster_bits) - in_cluster;
     bytes = MIN(bytes, max);
     void *table;
-    int ret = qcow2_get_l2_for_write(bs, offset, &table);
+    int ret = qcow2_get_l2_table_for_write(bs, offset, &table);
     if (ret < 0) {
         return ret;
     }
@@ -520,7 +521,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         return ret;
     }
     /* Point the L2 entries at the new clusters, then drop the old ones. */
-    ret = qcow2_get_l2_for_write(bs, offset, &table);
+    ret = qcow2_get_l2_table_for_write(bs, offset, &table);
     if (ret < 0) {
         return ret;
     }
@@ -542,6 +543,9 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
 int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
                      bool compressed)
 {
+    if (compressed) {
+        return qcow2_write_compressed(bs, offset, bytes, qiov);
+    }
     int64_t done = 0;
     while (done < bytes) {
         int64_t n = qcow2_write_chunk(bs, offset + done, bytes - done, qiov, done);
@@ -590,7 +594,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
             need_write = zero || (v3 && bs->backing);
         }
         if (need_write) {
-            ret = qcow2_get_l2_for_write(bs, offset, &table);
+            ret = qcow2_get_l2_table_for_write(bs, offset, &table);
             if (ret < 0) {
                 return ret;
             }
@@ -691,7 +695,7 @@ int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new
         int l2_index = qcow2_l2_index(s, start);
         int64_t n = MIN(qcow2_size_to_clusters(s, new_length - start), s->l2_size - l2_index);
         void *table;
-        int ret = qcow2_get_l2_for_write(bs, start, &table);
+        int ret = qcow2_get_l2_table_for_write(bs, start, &table);
         if (ret < 0) {
             return ret;
         }
@@ -724,7 +728,7 @@ int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new
                 }
             }
         }
-        ret = qcow2_get_l2_for_write(bs, start, &table);
+        ret = qcow2_get_l2_table_for_write(bs, start, &table);
         if (ret < 0) {
             return ret;
         }

@@ -354,6 +354,10 @@ static int qcow2_update_refcount(BlockDriverState *bs, int64_t offset, int64_t s
             }
             qcow2_cache_discard(s->l2_cache, (uint64_t)ci << s->cluster_bits);
             qcow2_cache_discard(s->refcount_cache, (uint64_t)ci << s->cluster_bits);
+            if (s->free_byte_offset &&
+                (s->free_byte_offset - 1) >> s->cluster_bits == ci) {
+                s->free_byte_offset = 0;    /* never append compressed data to a reused cluster */
+            }
             if (s->cluster_cache_offset >= 0 &&
                 (s->cluster_cache_offset >> s->cluster_bits) == ci) {
                 s->cluster_cache_offset = -1;

@@ -179,6 +179,11 @@ int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
                           uint64_t *host_offset, Qcow2ClusterType *type);
 int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact);
 int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
+/* Pin a writable (refcount 1) L2 table for offset, allocating or copying it. */
+int qcow2_get_l2_table_for_write(BlockDriverState *bs, int64_t offset, void **table);
+
+/* qcow2-compress.c */
+int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);
 int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);
 int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
                      bool compressed);

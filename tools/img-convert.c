@@ -40,18 +40,6 @@ typedef struct ConvertState {
 
 static int convert_write(ConvertState *s, int64_t offset, int64_t n, uint8_t *buf)
 {
-    if (s->compressed) {
-        /* Compressed writes go cluster by cluster; the tail cluster is zero-padded. */
-        for (int64_t o = 0; o < n; o += s->cluster_size) {
-            int64_t len = MIN(s->cluster_size, n - o);
-            int ret = blk_pwrite(s->target, offset + o, len, buf + o,
-                                 len == s->cluster_size ? BDRV_REQ_WRITE_COMPRESSED : 0);
-            if (ret < 0) {
-                return ret;
-            }
-        }
-        return 0;
-    }
     if (!s->sparse) {
         return blk_pwrite(s->target, offset, n, buf, 0);
     }
@@ -82,8 +70,77 @@ static int convert_write(ConvertState *s, int64_t offset, int64_t n, uint8_t *bu
     return 0;
 }
 
+/* Read target range [off, off+len) from the concatenated sources. */
+static int convert_read_range(ConvertState *s, int64_t off, int64_t len, uint8_t *buf,
+                              bool *all_zero)
+{
+    int64_t base = 0;
+    *all_zero = true;
+    memset(buf, 0, len);
+    for (int i = 0; i < s->nsrc && len > 0; i++) {
+        int64_t size = s->src_sizes[i];
+        if (off >= base + size) {
+            base += size;
+            continue;
+        }
+        int64_t in = off - base;
+        int64_t n = MIN(len, size - in);
+        int64_t pnum;
+        int st = bdrv_block_status_above(blk_bs(s->src[i]), NULL, in, n, &pnum, NULL, NULL,
+                                         NULL);
+        if (st < 0) {
+            return st;
+        }
+        if (!((st & BDRV_BLOCK_ZERO) && !(st & BDRV_BLOCK_DATA) && pnum >= n)) {
+            int ret = blk_pread(s->src[i], in, n, buf, 0);
+            if (ret < 0) {
+                return ret;
+            }
+            if (!buffer_is_zero(buf, n)) {
+                *all_zero = false;
+            }
+        }
+        buf += n;
+        off += n;
+        len -= n;
+        base += size;
+    }
+    return 0;
+}
+
+/* Compressed conversion goes cluster by cluster of the target, skipping zero clusters. */
+static int convert_copy_compressed(ConvertState *s)
+{
+    uint8_t *buf = g_malloc(s->cluster_size);
+    int ret = 0;
+    for (int64_t off = 0; off < s->total; off += s->cluster_size) {
+        int64_t n = MIN(s->cluster_size, s->total - off);
+        bool zero;
+        ret = convert_read_range(s, off, n, buf, &zero);
+        if (ret < 0) {
+            error_report("error while reading at byte %" PRId64 ": %s", off, strerror(-ret));
+            break;
+        }
+        if (!zero) {
+            ret = blk_pwrite(s->target, off, n, buf, BDRV_REQ_WRITE_COMPRESSED);
+            if (ret < 0) {
+                error_report("error while compressing sector %" PRId64 ": %s", off >> 9,
+                             strerror(-ret));
+                break;
+            }
+        }
+        s->done += n;
+        img_progress_print(100.0 * s->done / MAX(s->total, 1));
+    }
+    g_free(buf);
+    return ret;
+}
+
 static int convert_copy(ConvertState *s)
 {
+    if (s->compressed) {
+        return convert_copy_compressed(s);
+    }
     uint8_t *buf = bdrv_blockalign(blk_bs(s->target), CONVERT_CHUNK);
     int64_t target_off = 0;
     int ret = 0;

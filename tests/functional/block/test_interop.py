@@ -216,3 +216,25 @@ def test_cache_modes(kemu_io, qemu_img, tmp_path, cache):
     rc, out, err = run(kemu_io, '-n', '-c', 'read -P 7 1000 5000', '-c', 'read -P 8 3M 1M',
                        '-c', 'read -P 0 0 1000', img)
     assert rc == 0, out + err
+
+
+@pytest.mark.parametrize('cluster', ['512', '4k', '64k', '2M'])
+def test_convert_compressed(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, cluster):
+    src, dst = tmp_path / 'src.qcow2', tmp_path / 'c.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', src, '8M')
+    _qemu_workload(qemu_io, src)
+    run(qemu_io, '-c', 'write -P 0x31 7M 100000', src)
+    rc, out, err = run(kemu_img, 'convert', '-c', '-O', 'qcow2', '-o', f'cluster_size={cluster}',
+                       src, dst)
+    assert rc == 0, err
+    rc, out, err = run(qemu_img, 'check', dst)
+    assert rc == 0, out + err
+    assert '100.00% compressed clusters' in out
+    assert run(qemu_img, 'compare', src, dst)[0] == 0
+    # Rewriting part of a compressed cluster copies it out.
+    rc, out, err = run(kemu_io, '-c', 'write -P 0x44 1000 10', dst)
+    assert rc == 0, err
+    assert run(qemu_img, 'check', dst)[0] == 0
+    rc, out, err = run(qemu_io, '-c', 'read -P 0x5a 0 1000', '-c', 'read -P 0x44 1000 10', '-c',
+                       'read -P 0x5a 1010 2000', dst)
+    assert 'verification failed' not in out, out
