@@ -17,9 +17,9 @@
  * (KEMU_CLOCK_HOST; QEMU's default -rtc clock=host), host monotonic time (clock=rt) or
  * the virtual clock (clock=vm, the default under qtest so tests step it); the offset
  * starts at the -rtc base: host UTC (base=utc, the default), host local time
- * (base=localtime) or a given date.  Time bytes are computed when read, and flags (UF/AF/PF) are evaluated
- * lazily when register C is read; timers run only while an interrupt is enabled.
- * Lost periodic ticks are discarded (lost_tick_policy=discard).
+ * (base=localtime) or a given date.  Time bytes are computed when read, flags
+ * (UF/AF/PF) are evaluated lazily when register C is read, and timers run only while
+ * an interrupt is enabled.  Lost periodic ticks are discarded (lost_tick_policy).
  */
 #include "system/timer.h"
 
