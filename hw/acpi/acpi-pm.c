@@ -119,7 +119,8 @@ static void acpi_pm_tmr_cb(void *opaque)
 
 static void acpi_pm_write_cnt(AcpiPMState *pm, uint16_t val, uint16_t mask)
 {
-    uint16_t writable = ACPI_BITMASK_SCI_ENABLE | ACPI_BITMASK_BM_RLD | ACPI_BITMASK_SLEEP_TYPE;
+    /* Everything but the write-only SLP_EN reads back (reserved bits too, as QEMU). */
+    uint16_t writable = (uint16_t)~ACPI_BITMASK_SLEEP_ENABLE;
 
     pm->pm1_cnt = (pm->pm1_cnt & ~(mask & writable)) | (val & mask & writable);
     if ((mask & val & ACPI_BITMASK_SLEEP_ENABLE)) {
@@ -173,7 +174,9 @@ static void acpi_pm_write(void *opaque, hwaddr addr, uint64_t val, unsigned size
             pm->pm1_sts &= ~(v & mask);
             break;
         case 2: /* PM1_EN */
-            pm->pm1_en = (pm->pm1_en & ~mask) | (v & mask & ACPI_PM1_EN_MASK);
+            /* Reserved bits read back as written (as QEMU); only the defined
+             * enables take part in SCI (ACPI_PM1_EN_MASK). */
+            pm->pm1_en = (pm->pm1_en & ~mask) | (v & mask);
             break;
         case 4: /* PM1_CNT */
             acpi_pm_write_cnt(pm, v, mask);
