@@ -382,6 +382,37 @@ void bdrv_snapshot_list_free(BlockSnapshotInfo *list, int n)
     g_free(list);
 }
 
+static const BlockDriver *bdrv_snapshot_driver(BlockDriverState *bs, Error **errp)
+{
+    if (bs->read_only) {
+        error_setg(errp, "Image is read-only");
+        return NULL;
+    }
+    if (!bs->drv->snapshot_create) {
+        error_setg(errp, "Operation not supported");
+        return NULL;
+    }
+    return bs->drv;
+}
+
+int bdrv_snapshot_create(BlockDriverState *bs, const char *name, Error **errp)
+{
+    const BlockDriver *drv = bdrv_snapshot_driver(bs, errp);
+    return drv ? drv->snapshot_create(bs, name, errp) : -ENOTSUP;
+}
+
+int bdrv_snapshot_goto(BlockDriverState *bs, const char *id_or_name, Error **errp)
+{
+    const BlockDriver *drv = bdrv_snapshot_driver(bs, errp);
+    return drv ? drv->snapshot_goto(bs, id_or_name, errp) : -ENOTSUP;
+}
+
+int bdrv_snapshot_delete(BlockDriverState *bs, const char *id_or_name, Error **errp)
+{
+    const BlockDriver *drv = bdrv_snapshot_driver(bs, errp);
+    return drv ? drv->snapshot_delete(bs, id_or_name, errp) : -ENOTSUP;
+}
+
 bool bdrv_has_create(const char *format)
 {
     BlockDriver *drv = bdrv_find_format(format);

@@ -902,6 +902,25 @@ static int qcow2_snapshot_list_locked(BlockDriverState *bs, BlockSnapshotInfo **
     return ret;
 }
 
+#define QCOW2_LOCKED_SNAPSHOT_OP(fn)                                                   \
+    static int fn##_locked(BlockDriverState *bs, const char *arg, Error **errp)      \
+    {                                                                                  \
+        BDRVQcow2State *s = bs->opaque;                                                \
+        g_mutex_lock(&s->lock);                                                        \
+        int ret = qcow2_writable(bs);                                                  \
+        if (ret < 0) {                                                                 \
+            error_setg(errp, "Image is corrupt");                                      \
+        } else {                                                                       \
+            ret = fn(bs, arg, errp);                                                   \
+        }                                                                              \
+        g_mutex_unlock(&s->lock);                                                      \
+        return ret;                                                                    \
+    }
+
+QCOW2_LOCKED_SNAPSHOT_OP(qcow2_snapshot_create)
+QCOW2_LOCKED_SNAPSHOT_OP(qcow2_snapshot_goto)
+QCOW2_LOCKED_SNAPSHOT_OP(qcow2_snapshot_delete)
+
 const BlockDriver bdrv_qcow2 = {
     .format_name = "qcow2",
     .instance_size = sizeof(BDRVQcow2State),
@@ -918,6 +937,9 @@ const BlockDriver bdrv_qcow2 = {
     .get_info = qcow2_get_info,
     .check = qcow2_check,
     .snapshot_list = qcow2_snapshot_list_locked,
+    .snapshot_create = qcow2_snapshot_create_locked,
+    .snapshot_goto = qcow2_snapshot_goto_locked,
+    .snapshot_delete = qcow2_snapshot_delete_locked,
     .create_opts = qcow2_create_opts,
     .create = qcow2_create,
 };

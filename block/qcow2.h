@@ -200,6 +200,9 @@ void qcow2_parse_compressed(BDRVQcow2State *s, uint64_t l2_entry, uint64_t *coff
 int qcow2_read_snapshots(BlockDriverState *bs, Error **errp);
 void qcow2_free_snapshots(BDRVQcow2State *s);
 int qcow2_snapshot_list(BlockDriverState *bs, BlockSnapshotInfo **list);
+int qcow2_snapshot_create(BlockDriverState *bs, const char *name, Error **errp);
+int qcow2_snapshot_goto(BlockDriverState *bs, const char *id_or_name, Error **errp);
+int qcow2_snapshot_delete(BlockDriverState *bs, const char *id_or_name, Error **errp);
 
 /* qcow2-create.c */
 int qcow2_create(const char *filename, Opts *opts, Error **errp);

@@ -889,15 +889,32 @@ static int img_snapshot(int argc, char **argv)
         error_report("Expecting one image file name");
         return 1;
     }
-    (void)name;
-    if (action && action != 'l') {
-        error_report("Could not %s snapshot '%s': Operation not supported",
-                     action == 'c' ? "create" : action == 'a' ? "apply" : "delete", name);
-        return 1;
-    }
-    BlockBackend *blk = img_open(argv[optind], fmt, BDRV_O_NO_BACKING, NULL, quiet);
+    bool list = !action || action == 'l';
+    BlockBackend *blk = img_open(argv[optind], fmt,
+                                 BDRV_O_NO_BACKING | (list ? 0 : BDRV_O_RDWR), NULL, quiet);
     if (!blk) {
         return 1;
+    }
+    if (!list) {
+        Error *err = NULL;
+        int ret;
+        const char *what;
+        if (action == 'c') {
+            what = "create";
+            ret = bdrv_snapshot_create(blk_bs(blk), name, &err);
+        } else if (action == 'a') {
+            what = "apply";
+            ret = bdrv_snapshot_goto(blk_bs(blk), name, &err);
+        } else {
+            what = "delete";
+            ret = bdrv_snapshot_delete(blk_bs(blk), name, &err);
+        }
+        if (ret < 0) {
+            error_prepend(&err, "Could not %s snapshot '%s': ", what, name);
+            error_report_err(err);
+        }
+        blk_unref(blk);
+        return ret < 0 ? 1 : 0;
     }
     BlockSnapshotInfo *sn = NULL;
     int n = bdrv_snapshot_list(blk_bs(blk), &sn);

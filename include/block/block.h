@@ -171,6 +171,9 @@ bool bdrv_can_check(const BlockDriverState *bs);
 /* Internal snapshots.  Return -ENOTSUP when the format has none. */
 int bdrv_snapshot_list(BlockDriverState *bs, BlockSnapshotInfo **list);
 void bdrv_snapshot_list_free(BlockSnapshotInfo *list, int n);
+int bdrv_snapshot_create(BlockDriverState *bs, const char *name, Error **errp);
+int bdrv_snapshot_goto(BlockDriverState *bs, const char *id_or_name, Error **errp);
+int bdrv_snapshot_delete(BlockDriverState *bs, const char *id_or_name, Error **errp);
 
 /*
  * Create an image.  `opts` holds the -o options of the format (size, backing_file,

@@ -49,6 +49,9 @@ struct BlockDriver {
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
     int (*check)(BlockDriverState *bs, BdrvCheckResult *res, int fix);
     int (*snapshot_list)(BlockDriverState *bs, BlockSnapshotInfo **list);
+    int (*snapshot_create)(BlockDriverState *bs, const char *name, Error **errp);
+    int (*snapshot_goto)(BlockDriverState *bs, const char *id_or_name, Error **errp);
+    int (*snapshot_delete)(BlockDriverState *bs, const char *id_or_name, Error **errp);
     /* Create: options table for -o help and the "Formatting" summary, and the function. */
     const BlockCreateOption *create_opts;
     int (*create)(const char *filename, Opts *opts, Error **errp);

@@ -238,3 +238,37 @@ def test_convert_compressed(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, clus
     rc, out, err = run(qemu_io, '-c', 'read -P 0x5a 0 1000', '-c', 'read -P 0x44 1000 10', '-c',
                        'read -P 0x5a 1010 2000', dst)
     assert 'verification failed' not in out, out
+
+
+def test_internal_snapshots(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
+    img = str(tmp_path / 's.qcow2')
+    assert run(kemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4k', img, '8M')[0] == 0
+    run(kemu_io, '-c', 'write -P 1 0 1M', '-c', 'write -P 2 4M 64k', img)
+    assert run(kemu_img, 'snapshot', '-c', 's1', img)[0] == 0
+    run(kemu_io, '-c', 'write -P 3 0 512k', '-c', 'write -z 4M 64k', img)
+    assert run(kemu_img, 'snapshot', '-c', 's2', img)[0] == 0
+    run(kemu_io, '-c', 'write -P 4 100k 8k', img)
+    for args in (['snapshot', '-l', img], ['info', img], ['info', '--output=json', img]):
+        k, q = run(kemu_img, *args), run(qemu_img, *args)
+        assert k[:2] == q[:2], args
+    assert run(qemu_img, 'check', img)[0] == 0
+    # qemu applies a snapshot kemu made, and kemu applies one qemu made.
+    assert run(qemu_img, 'snapshot', '-a', 's1', img)[0] == 0
+    rc, out, err = run(kemu_io, '-r', '-c', 'read -P 1 0 1M', '-c', 'read -P 2 4M 64k', img)
+    assert rc == 0, out
+    assert run(qemu_img, 'snapshot', '-c', 'q3', img)[0] == 0
+    assert run(kemu_img, 'snapshot', '-a', 's2', img)[0] == 0
+    assert run(qemu_img, 'check', img)[0] == 0
+    rc, out, err = run(qemu_io, '-r', '-c', 'read -P 3 0 512k', '-c', 'read -P 1 512k 512k',
+                       '-c', 'read -P 0 4M 64k', img)
+    assert 'verification failed' not in out, out
+    for name in ('s1', '3', 's2'):
+        assert run(kemu_img, 'snapshot', '-d', name, img)[0] == 0
+        assert run(qemu_img, 'check', img)[0] == 0
+    assert run(qemu_img, 'snapshot', '-l', img)[1] == ''
+    rc, out, err = run(qemu_io, '-r', '-c', 'read -P 3 0 512k', '-c', 'read -P 0 4M 64k', img)
+    assert 'verification failed' not in out, out
+    for args in (['-d', 'nope'], ['-a', 'nope']):
+        k, q = run(kemu_img, 'snapshot', *args, img), run(qemu_img, 'snapshot', *args, img)
+        assert k[0] == q[0] == 1
+        assert k[2] == q[2].replace('qemu-img', 'kemu-img')
