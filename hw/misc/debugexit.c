@@ -3,7 +3,7 @@
  * Same contract as QEMU's device of that name (QEMU documentation, "-device
  * isa-debug-exit"): a guest write of value V exits the process with status
  * (V << 1) | 1, so a guest can never produce status 0 by accident.
- * Reads return all-ones (nothing is there to read).
+ * Reads return 0, as on QEMU.
  */
 #include "hw/isa.h"
 #include "hw/qdev.h"
@@ -18,7 +18,7 @@ typedef struct DebugExitState {
 
 static uint64_t debug_exit_read(void *opaque, hwaddr addr, unsigned size)
 {
-    return UINT64_MAX;
+    return 0; /* as QEMU */
 }
 
 static void debug_exit_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)

@@ -35,6 +35,12 @@ def test_debug_exit_status():
     assert q.wait_exit() == (0x10 << 1) | 1
 
 
+def test_debug_exit_reads_zero():
+    with QTest(['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']) as q:
+        assert q.inb(0xf4) == 0x00
+        assert q.inl(0xf4) == 0x00000000
+
+
 def test_debug_exit_default_port():
     q = QTest(['-device', 'isa-debug-exit'])
     q.send('outb 0x501 0x00')
