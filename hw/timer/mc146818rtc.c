@@ -584,7 +584,9 @@ static const MemoryRegionOps rtc_ops = {
     .read = rtc_ioport_read,
     .write = rtc_ioport_write,
     .valid_min = 1,
-    .valid_max = 1,
+    .valid_max = 4,
+    .impl_min = 1,
+    .impl_max = 1,             /* a 16-bit access is index then data, as on QEMU */
 };
 
 void rtc_set_cmos(DeviceState *dev, int index, uint8_t val)
