@@ -939,13 +939,20 @@ typedef struct ImgCmd {
     int (*handler)(int argc, char **argv);
 } ImgCmd;
 
+int img_bench_cmd(int argc, char **argv);
+int img_dd_cmd(int argc, char **argv);
+int img_measure_cmd(int argc, char **argv);
+
 static const ImgCmd img_cmds[] = {
+    { "bench", img_bench_cmd },
     { "check", img_check },
     { "compare", img_compare },
     { "convert", img_convert },
     { "create", img_create },
+    { "dd", img_dd_cmd },
     { "info", img_info },
     { "map", img_map },
+    { "measure", img_measure_cmd },
     { "resize", img_resize },
     { "snapshot", img_snapshot },
 };

@@ -168,3 +168,44 @@ def test_compare(kemu_img, qemu_img, qemu_io, tmp_path):
     run(qemu_io, '-f', 'raw', '-c', 'write -P 1 4M 512', tmp_path / 'c.raw')
     k = same_as_qemu(kemu_img, qemu_img, ['compare', 'a.qcow2', 'c.raw'], tmp_path)
     assert k[0] == 1
+
+
+@pytest.mark.parametrize('args', [
+    ['measure', '-O', 'raw', 'v3.qcow2'],
+    ['measure', '-O', 'qcow2', 'v3.qcow2'],
+    ['measure', '--output=json', '-O', 'qcow2', 'v2.qcow2'],
+    ['measure', '-O', 'qcow2', 'top.qcow2'],
+    ['measure', '-O', 'qcow2', '-f', 'raw', 'disk.raw'],
+    ['measure', '-O', 'qcow2', '-o', 'cluster_size=4k,refcount_bits=1', '--size', '10G'],
+    ['measure', '-O', 'qcow2', '-o', 'preallocation=full', 'c512.qcow2'],
+    ['measure', '-O', 'qcow2'],
+])
+def test_measure_identical(kemu_img, qemu_img, images, args):
+    d, _ = images
+    same_as_qemu(kemu_img, qemu_img, args, d)
+
+
+def test_dd(kemu_img, qemu_img, images, tmp_path):
+    d, _ = images
+    for extra in (['bs=64k', 'count=3'], ['bs=1M', 'skip=1'], ['bs=4k', 'count=100', 'skip=7']):
+        k = run(kemu_img, 'dd', '-O', 'qcow2', f'if={d}/v3.qcow2', f'of={tmp_path}/k.qcow2', *extra)
+        q = run(qemu_img, 'dd', '-O', 'qcow2', f'if={d}/v3.qcow2', f'of={tmp_path}/q.qcow2', *extra)
+        assert k[0] == q[0] == 0, k
+        assert run(qemu_img, 'check', tmp_path / 'k.qcow2')[0] == 0
+        assert run(qemu_img, 'compare', tmp_path / 'k.qcow2', tmp_path / 'q.qcow2')[0] == 0
+
+
+def test_bench_output(kemu_img, qemu_img, tmp_path):
+    img = tmp_path / 'b.raw'
+    run(qemu_img, 'create', '-q', '-f', 'raw', img, '64M')
+    for args in (['-c', '1000', '-d', '1', '-t', 'none', '-i', 'native'],
+                 ['-w', '-c', '1000', '-d', '32', '-s', '4k', '-S', '1M', '-t', 'none'],
+                 ['-w', '-c', '64', '-d', '4', '--flush-interval=8'],
+                 ['-w', '-c', '64', '-d', '8', '--flush-interval=4']):
+        k = run(kemu_img, 'bench', '-f', 'raw', *args, img)
+        q = run(qemu_img, 'bench', '-f', 'raw', *args, img)
+        assert k[0] == q[0]
+        assert k[1].splitlines()[:-1] == q[1].splitlines()[:-1]
+        assert k[2] == q[2].replace('qemu-img', 'kemu-img')
+        if k[0] == 0:
+            assert k[1].splitlines()[-1].startswith('Run completed in ')
