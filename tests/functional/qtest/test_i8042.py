@@ -138,3 +138,74 @@ def test_pulse_reset_exits_with_no_reboot():
     q = QTest(['-no-reboot'])
     command(q, 0xfe)
     assert q.wait_exit() == 0
+
+
+def _wait_obf(q, aux=None, tries=100):
+    for _ in range(tries):
+        st = q.inb(CMD)
+        if st & OBF:
+            if aux is not None:
+                assert bool(st & AUX_OBF) == aux, 'status 0x%02x' % st
+            return q.inb(DATA)
+    raise AssertionError('no reply (Linux would time out)')
+
+
+def test_linux_probe_sequence():
+    """The sequence of Linux's i8042, atkbd and psmouse probes, each reply in time."""
+    with QTest() as q:
+        q.irq_intercept_in('ioapic')
+        for _ in range(16):                          # i8042_flush
+            if not q.inb(CMD) & OBF:
+                break
+            q.inb(DATA)
+        command(q, 0xaa)                             # i8042_controller_selftest
+        assert _wait_obf(q) == 0x55
+        command(q, 0x20)                             # read CTR
+        ctr = _wait_obf(q)
+        ctr = (ctr | 0x40 | 0x04) & ~0x03            # XLATE, SYS; interrupts off for now
+        command(q, 0x60, ctr)
+        command(q, 0x20)
+        assert _wait_obf(q) == ctr
+        command(q, 0xd3, 0x5a)                       # i8042_check_aux: AUX_LOOP
+        assert _wait_obf(q, aux=True) == 0x5a
+        command(q, 0xa9)                             # AUX_TEST
+        assert _wait_obf(q) == 0x00
+        command(q, 0xa7)                             # AUX disable, then enable
+        command(q, 0x20)
+        assert _wait_obf(q) & 0x20
+        command(q, 0xa8)
+        command(q, 0x20)
+        assert not _wait_obf(q) & 0x20
+        command(q, 0x60, ctr | 0x02)                 # AUX IRQ test: loop back with IRQ 12
+        command(q, 0xd3, 0xa5)
+        assert q.get_irq(12)
+        assert _wait_obf(q, aux=True) == 0xa5
+        assert not q.get_irq(12)
+        command(q, 0x60, ctr | 0x03)                 # both interrupts on
+        q.outb(DATA, 0xf2)                           # atkbd_probe: GETID
+        assert q.get_irq(1)
+        assert [_wait_obf(q, aux=False) for _ in range(3)] == [0xfa, 0xab, 0x41]
+        q.outb(DATA, 0xed)                           # SETLEDS 0
+        assert _wait_obf(q) == 0xfa
+        q.outb(DATA, 0x00)
+        assert _wait_obf(q) == 0xfa
+        q.outb(DATA, 0xf0)                           # set scan code set 2
+        assert _wait_obf(q) == 0xfa
+        q.outb(DATA, 0x02)
+        assert _wait_obf(q) == 0xfa
+        q.outb(DATA, 0xf4)                           # enable
+        assert _wait_obf(q) == 0xfa
+        command(q, 0xd4, 0xff)                       # psmouse_reset
+        assert q.get_irq(12)
+        assert [_wait_obf(q, aux=True) for _ in range(3)] == [0xfa, 0xaa, 0x00]
+        for rate in (200, 100, 80):                  # IntelliMouse detection
+            command(q, 0xd4, 0xf3)
+            assert _wait_obf(q, aux=True) == 0xfa
+            command(q, 0xd4, rate)
+            assert _wait_obf(q, aux=True) == 0xfa
+        command(q, 0xd4, 0xf2)
+        assert [_wait_obf(q, aux=True) for _ in range(2)] == [0xfa, 0x03]
+        command(q, 0xd4, 0xf4)                       # enable reporting
+        assert _wait_obf(q, aux=True) == 0xfa
+        assert not q.inb(CMD) & OBF
+        assert not q.get_irq(1) and not q.get_irq(12)
