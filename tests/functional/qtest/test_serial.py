@@ -215,3 +215,30 @@ def test_input_fills_fifo_after_enable(tmp_path):
         assert got and got[0] in (0x42, 0x43), got
         assert got == list(range(got[0], 0x55))           # nothing lost after the switch
         assert q.inb(COM1 + LSR) & 0x02 == 0              # never overrun
+
+
+def test_linux_8250_autoconfig():
+    """The checks of Linux's 8250 autoconfig(): scratch, IER, loopback, 16550A FIFO."""
+    with serial() as q:
+        q.outb(COM1 + SCR, 0xa5)
+        assert q.inb(COM1 + SCR) == 0xa5
+        q.outb(COM1 + LCR, 0x00)
+        q.outb(COM1 + IER, 0x00)
+        assert q.inb(COM1 + IER) & 0x0f == 0x00
+        q.outb(COM1 + IER, 0x0f)
+        assert q.inb(COM1 + IER) & 0x0f == 0x0f
+        q.outb(COM1 + IER, 0x00)
+        q.outb(COM1 + MCR, 0x1a)                     # LOOP | OUT2 | RTS
+        assert q.inb(COM1 + MSR) & 0xf0 == 0x90      # DCD | CTS
+        q.outb(COM1 + MCR, 0x00)
+        q.outb(COM1 + FCR, 0x01)
+        assert q.inb(COM1 + IIR) >> 6 == 3           # FIFOs work: a 16550A
+        q.outb(COM1 + LCR, 0xbf)                     # EFR probe: no EFR on a 16550A
+        q.outb(COM1 + LCR, 0x03)
+        q.outb(COM1 + FCR, 0x00)
+        assert q.inb(COM1 + IIR) >> 6 == 0
+        # THRE test (UART_BUG_THRE): enabling THRI with THR empty raises it at once.
+        q.outb(COM1 + IER, 0x02)
+        assert q.inb(COM1 + IIR) & 0x0f == 0x02
+        q.outb(COM1 + IER, 0x00)
+        assert q.inb(COM1 + IIR) & 0x01
