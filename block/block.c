@@ -413,6 +413,43 @@ int bdrv_snapshot_delete(BlockDriverState *bs, const char *id_or_name, Error **e
     return drv ? drv->snapshot_delete(bs, id_or_name, errp) : -ENOTSUP;
 }
 
+int bdrv_change_backing_file(BlockDriverState *bs, const char *file, const char *fmt)
+{
+    if (!bs->drv->change_backing_file) {
+        return -ENOTSUP;
+    }
+    if (bs->read_only) {
+        return -EPERM;
+    }
+    int ret = bs->drv->change_backing_file(bs, file, fmt);
+    if (ret == 0 && file && *file) {
+        char *path = bdrv_path_combine(bs->filename, file);
+        g_strlcpy(bs->full_backing_filename, path, sizeof(bs->full_backing_filename));
+        g_free(path);
+    } else if (ret == 0) {
+        bs->full_backing_filename[0] = 0;
+    }
+    return ret;
+}
+
+int bdrv_make_empty(BlockDriverState *bs)
+{
+    if (!bs->drv->make_empty) {
+        return -ENOTSUP;
+    }
+    return bs->read_only ? -EPERM : bs->drv->make_empty(bs);
+}
+
+int bdrv_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
+{
+    if (!bs->drv->amend) {
+        error_setg(errp, "Format driver '%s' does not support option amendment",
+                   bs->drv->format_name);
+        return -ENOTSUP;
+    }
+    return bs->drv->amend(bs, opts, force, errp);
+}
+
 bool bdrv_has_create(const char *format)
 {
     BlockDriver *drv = bdrv_find_format(format);

@@ -586,12 +586,12 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
                                  !(t == QCOW2_CLUSTER_ZERO_ALLOC && !unmap);
                 } else {
                     need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
-                                 (t != QCOW2_CLUSTER_UNALLOCATED || (v3 && bs->backing));
+                                 (t != QCOW2_CLUSTER_UNALLOCATED || (v3 && bs->backing_file[0]));
                 }
             }
             qcow2_cache_put(s->l2_cache, &table);
         } else {
-            need_write = zero || (v3 && bs->backing);
+            need_write = zero || (v3 && bs->backing_file[0]);
         }
         if (need_write) {
             ret = qcow2_get_l2_table_for_write(bs, offset, &table);
@@ -612,7 +612,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
                     e = 0;
                 } else if (zero) {
                     ne = QCOW_OFLAG_ZERO;
-                } else if (v3 && (bs->backing || allocated || t == QCOW2_CLUSTER_ZERO_PLAIN)) {
+                } else if (v3 && (bs->backing_file[0] || allocated || t == QCOW2_CLUSTER_ZERO_PLAIN)) {
                     ne = QCOW_OFLAG_ZERO;
                 } else {
                     ne = 0;

@@ -840,7 +840,7 @@ static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t byte
     *file = NULL;
     switch (type) {
     case QCOW2_CLUSTER_UNALLOCATED:
-        return bs->backing ? 0 : BDRV_BLOCK_ZERO;
+        return bs->backing_file[0] ? 0 : BDRV_BLOCK_ZERO;
     case QCOW2_CLUSTER_ZERO_PLAIN:
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
     case QCOW2_CLUSTER_ZERO_ALLOC:
@@ -940,6 +940,9 @@ const BlockDriver bdrv_qcow2 = {
     .snapshot_create = qcow2_snapshot_create_locked,
     .snapshot_goto = qcow2_snapshot_goto_locked,
     .snapshot_delete = qcow2_snapshot_delete_locked,
+    .change_backing_file = qcow2_change_backing_file,
+    .make_empty = qcow2_make_empty,
+    .amend = qcow2_amend,
     .create_opts = qcow2_create_opts,
     .create = qcow2_create,
 };

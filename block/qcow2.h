@@ -204,6 +204,11 @@ int qcow2_snapshot_create(BlockDriverState *bs, const char *name, Error **errp);
 int qcow2_snapshot_goto(BlockDriverState *bs, const char *id_or_name, Error **errp);
 int qcow2_snapshot_delete(BlockDriverState *bs, const char *id_or_name, Error **errp);
 
+/* qcow2-amend.c */
+int qcow2_change_backing_file(BlockDriverState *bs, const char *file, const char *fmt);
+int qcow2_make_empty(BlockDriverState *bs);
+int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp);
+
 /* qcow2-create.c */
 int qcow2_create(const char *filename, Opts *opts, Error **errp);
 extern const BlockCreateOption qcow2_create_opts[];

@@ -942,10 +942,15 @@ typedef struct ImgCmd {
 int img_bench_cmd(int argc, char **argv);
 int img_dd_cmd(int argc, char **argv);
 int img_measure_cmd(int argc, char **argv);
+int img_commit_cmd(int argc, char **argv);
+int img_rebase_cmd(int argc, char **argv);
+int img_amend_cmd(int argc, char **argv);
 
 static const ImgCmd img_cmds[] = {
+    { "amend", img_amend_cmd },
     { "bench", img_bench_cmd },
     { "check", img_check },
+    { "commit", img_commit_cmd },
     { "compare", img_compare },
     { "convert", img_convert },
     { "create", img_create },
@@ -953,6 +958,7 @@ static const ImgCmd img_cmds[] = {
     { "info", img_info },
     { "map", img_map },
     { "measure", img_measure_cmd },
+    { "rebase", img_rebase_cmd },
     { "resize", img_resize },
     { "snapshot", img_snapshot },
 };

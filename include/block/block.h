@@ -175,6 +175,13 @@ int bdrv_snapshot_create(BlockDriverState *bs, const char *name, Error **errp);
 int bdrv_snapshot_goto(BlockDriverState *bs, const char *id_or_name, Error **errp);
 int bdrv_snapshot_delete(BlockDriverState *bs, const char *id_or_name, Error **errp);
 
+/* Rewrite the backing file name/format recorded in the image (NULL/"" removes). */
+int bdrv_change_backing_file(BlockDriverState *bs, const char *file, const char *fmt);
+/* Discard everything so the image reads through to its backing file (commit). */
+int bdrv_make_empty(BlockDriverState *bs);
+/* qemu-img amend: change format options of an existing image. */
+int bdrv_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp);
+
 /*
  * Create an image.  `opts` holds the -o options of the format (size, backing_file,
  * backing_fmt, cluster_size, compat, ...).  On success, if `summary` is not NULL it

@@ -52,6 +52,10 @@ struct BlockDriver {
     int (*snapshot_create)(BlockDriverState *bs, const char *name, Error **errp);
     int (*snapshot_goto)(BlockDriverState *bs, const char *id_or_name, Error **errp);
     int (*snapshot_delete)(BlockDriverState *bs, const char *id_or_name, Error **errp);
+    int (*change_backing_file)(BlockDriverState *bs, const char *file, const char *fmt);
+    /* Drop all data so that everything reads from the backing file again. */
+    int (*make_empty)(BlockDriverState *bs);
+    int (*amend)(BlockDriverState *bs, Opts *opts, bool force, Error **errp);
     /* Create: options table for -o help and the "Formatting" summary, and the function. */
     const BlockCreateOption *create_opts;
     int (*create)(const char *filename, Opts *opts, Error **errp);

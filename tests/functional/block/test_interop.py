@@ -272,3 +272,80 @@ def test_internal_snapshots(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
         k, q = run(kemu_img, 'snapshot', *args, img), run(qemu_img, 'snapshot', *args, img)
         assert k[0] == q[0] == 1
         assert k[2] == q[2].replace('qemu-img', 'kemu-img')
+
+
+def _chain(kemu_img, kemu_io, qemu_img, d):
+    run(kemu_img, 'create', '-q', '-f', 'qcow2', d / 'base.qcow2', '4M')
+    run(kemu_io, '-c', 'write -P 1 0 4M', d / 'base.qcow2')
+    run(kemu_img, 'create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2',
+        d / 'mid.qcow2')
+    run(kemu_io, '-c', 'write -P 2 1M 1M', d / 'mid.qcow2')
+    run(kemu_img, 'create', '-q', '-f', 'qcow2', '-b', 'mid.qcow2', '-F', 'qcow2',
+        d / 'top.qcow2')
+    run(kemu_io, '-c', 'write -P 3 0 64k', '-c', 'write -z 3M 64k', '-c', 'write -P 4 1500k 1k',
+        d / 'top.qcow2')
+    assert run(qemu_img, 'convert', '-O', 'raw', d / 'top.qcow2', d / 'ref.raw')[0] == 0
+
+
+def test_commit(kemu_img, kemu_io, qemu_img, tmp_path):
+    _chain(kemu_img, kemu_io, qemu_img, tmp_path)
+    k = run(kemu_img, 'commit', tmp_path / 'top.qcow2')
+    assert k[:2] == (0, 'Image committed.\n'), k
+    for img in ('top.qcow2', 'mid.qcow2'):
+        assert run(qemu_img, 'check', tmp_path / img)[0] == 0
+        assert run(qemu_img, 'compare', tmp_path / img, tmp_path / 'ref.raw')[0] == 0
+    # The top was emptied: everything now comes from mid.
+    out = run(qemu_img, 'map', '--output=json', tmp_path / 'top.qcow2')[1]
+    assert '"depth": 0' not in out
+    k = run(kemu_img, 'commit', '-b', 'nope', tmp_path / 'top.qcow2')
+    q = run(qemu_img, 'commit', '-b', 'nope', tmp_path / 'top.qcow2')
+    assert k[0] == q[0] == 1 and k[2] == q[2].replace('qemu-img', 'kemu-img')
+
+
+def test_commit_to_base(kemu_img, kemu_io, qemu_img, tmp_path):
+    _chain(kemu_img, kemu_io, qemu_img, tmp_path)
+    assert run(kemu_img, 'commit', '-b', tmp_path / 'base.qcow2', tmp_path / 'top.qcow2')[0] == 0
+    assert run(qemu_img, 'check', tmp_path / 'base.qcow2')[0] == 0
+    assert run(qemu_img, 'compare', tmp_path / 'base.qcow2', tmp_path / 'ref.raw')[0] == 0
+
+
+@pytest.mark.parametrize('new_base', ['base.qcow2', ''])
+def test_rebase_safe(kemu_img, kemu_io, qemu_img, tmp_path, new_base):
+    _chain(kemu_img, kemu_io, qemu_img, tmp_path)
+    args = ['-b', new_base] + (['-F', 'qcow2'] if new_base else [])
+    rc, out, err = run(kemu_img, 'rebase', *args, tmp_path / 'top.qcow2')
+    assert rc == 0, err
+    assert run(qemu_img, 'check', tmp_path / 'top.qcow2')[0] == 0
+    assert run(qemu_img, 'compare', tmp_path / 'top.qcow2', tmp_path / 'ref.raw')[0] == 0
+    info = run(qemu_img, 'info', tmp_path / 'top.qcow2')[1]
+    assert (f'backing file: {new_base}' in info) == bool(new_base)
+
+
+def test_rebase_unsafe_and_errors(kemu_img, kemu_io, qemu_img, tmp_path):
+    _chain(kemu_img, kemu_io, qemu_img, tmp_path)
+    top = tmp_path / 'top.qcow2'
+    k = run(kemu_img, 'rebase', '-b', 'base.qcow2', top)
+    q = run(qemu_img, 'rebase', '-b', 'base.qcow2', top)
+    assert k[0] == q[0] == 1 and k[2] == q[2].replace('qemu-img', 'kemu-img')
+    assert run(kemu_img, 'rebase', '-u', '-b', 'base.qcow2', '-F', 'qcow2', top)[0] == 0
+    k, q = run(kemu_img, 'info', top), run(qemu_img, 'info', top)
+    assert k[:2] == q[:2]
+    assert 'backing file: base.qcow2' in k[1]
+
+
+def test_amend(kemu_img, kemu_io, qemu_img, tmp_path):
+    _chain(kemu_img, kemu_io, qemu_img, tmp_path)
+    top = tmp_path / 'top.qcow2'
+    assert run(kemu_img, 'amend', '-o', 'lazy_refcounts=on', top)[0] == 0
+    assert 'lazy refcounts: true' in run(qemu_img, 'info', top)[1]
+    assert run(kemu_img, 'amend', '-o', 'compat=0.10', top)[0] == 0
+    assert 'compat: 0.10' in run(qemu_img, 'info', top)[1]
+    assert run(qemu_img, 'check', top)[0] == 0
+    assert run(qemu_img, 'compare', top, tmp_path / 'ref.raw')[0] == 0
+    assert run(kemu_img, 'amend', '-o', 'compat=1.1', top)[0] == 0
+    assert 'compat: 1.1' in run(qemu_img, 'info', top)[1]
+    for args in (['-o', 'cluster_size=4k', top], ['-f', 'raw', '-o', 'size=1M',
+                                                   tmp_path / 'ref.raw']):
+        k, q = run(kemu_img, 'amend', *args), run(qemu_img, 'amend', *args)
+        assert k[0] == q[0] == 1
+        assert k[2] == q[2].replace('qemu-img', 'kemu-img')

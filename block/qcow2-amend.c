@@ -1,0 +1,256 @@
+/*
+ * qcow2 image changes after creation (qemu-img amend/rebase/commit support):
+ * changing the backing file name and format (qcow2 spec "Header extensions",
+ * backing format), emptying an overlay, lazy_refcounts, and switching between
+ * version 2 and 3 (qcow2 spec "Header": v2 has no feature bits and no zero
+ * clusters, so a downgrade first turns zero clusters into real data or holes).
+ */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <string.h>
+
+static inline uint64_t l2_get(const void *table, int i)
+{
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)table + (size_t)i * 8, 8);
+    return GUINT64_FROM_BE(v);
+}
+
+static inline void l2_set(void *table, int i, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy((uint8_t *)table + (size_t)i * 8, &v, 8);
+}
+
+int qcow2_change_backing_file(BlockDriverState *bs, const char *file, const char *fmt)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (file && strlen(file) > QCOW2_MAX_BACKING_NAME) {
+        return -EINVAL;
+    }
+    if (fmt && strlen(fmt) >= sizeof(bs->backing_format)) {
+        return -EINVAL;
+    }
+    g_mutex_lock(&s->lock);
+    char old_file[sizeof(bs->backing_file)], old_fmt[sizeof(bs->backing_format)];
+    memcpy(old_file, bs->backing_file, sizeof(old_file));
+    memcpy(old_fmt, bs->backing_format, sizeof(old_fmt));
+    g_strlcpy(bs->backing_file, file ? file : "", sizeof(bs->backing_file));
+    g_strlcpy(bs->backing_format, fmt ? fmt : "", sizeof(bs->backing_format));
+    int ret = qcow2_update_header(bs);
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file);
+    }
+    if (ret < 0) {
+        memcpy(bs->backing_file, old_file, sizeof(old_file));
+        memcpy(bs->backing_format, old_fmt, sizeof(old_fmt));
+    }
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+int qcow2_make_empty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_mutex_lock(&s->lock);
+    int ret = 0;
+    int64_t end = qcow2_align_up(bs->total_size, s->cluster_size);
+    for (int64_t off = 0; off < end && ret == 0; off += s->cluster_size << s->l2_bits) {
+        uint64_t l1_index = qcow2_l1_index(s, off);
+        if (l1_index >= s->l1_size || !(s->l1_table[l1_index] & L1E_OFFSET_MASK)) {
+            continue;
+        }
+        void *table;
+        ret = qcow2_get_l2_table_for_write(bs, off, &table);
+        if (ret < 0) {
+            break;
+        }
+        int64_t n = MIN(s->l2_size, (end - off) >> s->cluster_bits);
+        uint64_t *old = g_new(uint64_t, n);
+        for (int64_t i = 0; i < n; i++) {
+            old[i] = l2_get(table, i);
+            l2_set(table, i, 0);
+        }
+        qcow2_cache_mark_dirty(s->l2_cache, table);
+        qcow2_cache_put(s->l2_cache, &table);
+        for (int64_t i = 0; i < n; i++) {
+            if (old[i]) {
+                qcow2_free_any_cluster(bs, old[i], true);
+            }
+        }
+        g_free(old);
+    }
+    if (ret == 0) {
+        ret = qcow2_flush_caches(bs);
+    }
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* v3 -> v2: zero clusters do not exist in v2; replace them. */
+static int qcow2_expand_zero_clusters(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t end = qcow2_align_up(bs->total_size, s->cluster_size);
+    uint8_t *zeroes = g_malloc0(s->cluster_size);
+    int ret = 0;
+    for (int64_t off = 0; off < end && ret == 0; off += s->cluster_size) {
+        uint64_t l1_index = qcow2_l1_index(s, off);
+        if (l1_index >= s->l1_size || !(s->l1_table[l1_index] & L1E_OFFSET_MASK)) {
+            off = qcow2_align_up(off + 1, s->cluster_size << s->l2_bits) - s->cluster_size;
+            continue;
+        }
+        int64_t n = s->cluster_size;
+        uint64_t host;
+        Qcow2ClusterType type;
+        ret = qcow2_get_host_offset(bs, off, &n, &host, &type);
+        if (ret < 0 || (type != QCOW2_CLUSTER_ZERO_PLAIN && type != QCOW2_CLUSTER_ZERO_ALLOC)) {
+            continue;
+        }
+        if (!bs->backing_file[0] && type == QCOW2_CLUSTER_ZERO_PLAIN) {
+            void *table;
+            ret = qcow2_get_l2_table_for_write(bs, off, &table);
+            if (ret == 0) {
+                l2_set(table, qcow2_l2_index(s, off), 0);
+                qcow2_cache_mark_dirty(s->l2_cache, table);
+                qcow2_cache_put(s->l2_cache, &table);
+            }
+            continue;
+        }
+        /* Allocate real zero data (hides the backing file, keeps contents). */
+        int64_t len = MIN(s->cluster_size, bs->total_size - off);
+        IOVector q;
+        iovec_init_buf(&q, zeroes, len);
+        ret = qcow2_co_pwritev(bs, off, len, &q, false);
+        iovec_destroy(&q);
+    }
+    g_free(zeroes);
+    for (uint32_t i = 0; ret == 0 && i < s->nb_snapshots; i++) {
+        if (s->snapshots[i].l1_size) {
+            /* Zero clusters inside snapshots would need the same treatment. */
+            error_setg(errp, "Cannot downgrade an image with internal snapshots");
+            return -ENOTSUP;
+        }
+    }
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to turn zero into data clusters");
+    }
+    return ret;
+}
+
+int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    static const char *const create_only[] = {
+        "cluster_size", "preallocation", "extended_l2", "compression_type", "data_file",
+        "encryption", "encrypt.format", "nocow", "extent_size_hint", NULL,
+    };
+    for (size_t i = 0; i < opts_count(opts); i++) {
+        const char *key = opts_key_at(opts, i);
+        for (const char *const *k = create_only; *k; k++) {
+            if (!strcmp(key, *k)) {
+                error_setg(errp, "Invalid parameter '%s'", key);
+                error_append_hint(errp, "This option is only supported for image creation\n");
+                return -ENOTSUP;
+            }
+        }
+    }
+    Error *err = NULL;
+    int version = s->qcow_version;
+    const char *compat = opts_get(opts, "compat");
+    if (compat) {
+        if (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) {
+            version = 2;
+        } else if (!strcmp(compat, "1.1") || !strcmp(compat, "v3")) {
+            version = 3;
+        } else {
+            error_setg(errp, "Parameter 'version' does not accept value '%s'", compat);
+            return -EINVAL;
+        }
+    }
+    bool lazy = s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS;
+    if (opts_has(opts, "lazy_refcounts")) {
+        lazy = opts_get_bool(opts, "lazy_refcounts", false, &err);
+    } else if (version < 3) {
+        lazy = false;
+    }
+    uint64_t refcount_bits = opts_get_number(opts, "refcount_bits", s->refcount_bits, &err);
+    if (err) {
+        error_propagate(errp, err);
+        return -EINVAL;
+    }
+    if (refcount_bits != (uint64_t)s->refcount_bits) {
+        if (version < 3) {
+            error_setg(errp, "Refcount widths other than 16 bits require compatibility level 1.1 "
+                       "or above (use compat=1.1 or greater)");
+        } else {
+            error_setg(errp, "Changing the refcount width is not supported");
+        }
+        return -ENOTSUP;
+    }
+    if (lazy && version < 3) {
+        error_setg(errp, "Lazy refcounts only supported with compatibility level 1.1 and above "
+                   "(use compat=1.1 or greater)");
+        return -EINVAL;
+    }
+    if (version < 3 && s->refcount_bits != 16) {
+        error_setg(errp, "Refcount widths other than 16 bits require compatibility level 1.1 or "
+                   "above (use compat=1.1 or greater)");
+        return -EINVAL;
+    }
+    const char *backing = opts_get(opts, "backing_file");
+    const char *backing_fmt = opts_get(opts, "backing_fmt");
+    int ret = 0;
+    g_mutex_lock(&s->lock);
+    if (version < s->qcow_version) {
+        ret = qcow2_expand_zero_clusters(bs, errp);
+        if (ret == 0) {
+            ret = qcow2_flush_caches(bs);
+        }
+        if (ret < 0) {
+            goto out;
+        }
+        s->incompatible_features = 0;
+        s->compatible_features = 0;
+        s->autoclear_features = 0;
+    }
+    s->qcow_version = version;
+    if (version >= 3) {
+        s->header_length = MAX(s->header_length, QCOW2_DEFAULT_HEADER_LENGTH);
+    }
+    s->compatible_features = lazy ? (s->compatible_features | QCOW2_COMPAT_LAZY_REFCOUNTS)
+                                  : (s->compatible_features & ~QCOW2_COMPAT_LAZY_REFCOUNTS);
+    if (backing) {
+        g_strlcpy(bs->backing_file, backing, sizeof(bs->backing_file));
+        if (!backing_fmt) {
+            bs->backing_format[0] = 0;
+        }
+    }
+    if (backing_fmt) {
+        g_strlcpy(bs->backing_format, backing_fmt, sizeof(bs->backing_format));
+    }
+    ret = qcow2_update_header(bs);
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file);
+    }
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to update the image header");
+    }
+out:
+    g_mutex_unlock(&s->lock);
+    if (ret == 0 && opts_has(opts, "size")) {
+        uint64_t size = opts_get_size(opts, "size", 0, &err);
+        if (err) {
+            error_propagate(errp, err);
+            return -EINVAL;
+        }
+        if ((int64_t)size < bs->total_size && !force) {
+            /* qemu-img amend shrinks only with --force... it asks to use resize. */
+            error_setg(errp, "Use the --shrink option of qemu-img resize to shrink images");
+            return -EINVAL;
+        }
+        ret = bdrv_truncate(bs, (int64_t)size, false, PREALLOC_MODE_OFF, errp);
+    }
+    return ret;
+}
