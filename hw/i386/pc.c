@@ -14,10 +14,14 @@
 #include "hw/i386/cpu.h"
 #include "hw/i386/e820.h"
 #include "hw/i386/fw_cfg.h"
+#include "hw/intc/apic.h"
+#include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
 #include "hw/isa.h"
 #include "hw/loader.h"
 #include "hw/pci/i440fx.h"
 #include "hw/qdev.h"
+#include "hw/timer/i8254.h"
 #include "hw/timer/mc146818rtc.h"
 #include "system/accel.h"
 
@@ -35,14 +39,87 @@ typedef struct PCBoard {
     AcpiTables acpi;
     X86BootEntry boot_entry;
     bool have_boot_entry;
+    /* Userspace interrupt controllers (kernel-irqchip=off, qtest) */
+    bool userspace_irqchip;
+    PICState *pic;
+    IOAPICState *ioapic;
+    PITState *pit;
 } PCBoard;
 
+static PCBoard *pc_board;
+
+/* ISA IRQ n: PIC pin n and IOAPIC pin n, except IRQ0 on IOAPIC pin 2 (the MADT's
+ * interrupt source override).  In-kernel irqchip: the accelerator does this routing. */
 static void pc_gsi_handler(void *opaque, int n, int level)
 {
+    PCBoard *pc = opaque;
     const AccelClass *ac = current_accel();
-    if (ac && ac->set_irq) {
-        ac->set_irq(n, level);
+    if (!pc->userspace_irqchip) {
+        if (ac && ac->set_irq) {
+            ac->set_irq(n, level);
+        }
+        return;
     }
+    if (ac && ac->set_irq && !ac->lapic_in_kernel) {
+        ac->set_irq(n, level); /* qtest: irq_intercept_in reports the GSI */
+    }
+    irq_set(i8259_get_irq(pc->pic, n), level);
+    irq_set(ioapic_get_irq(pc->ioapic, n == 0 ? 2 : n), level);
+}
+
+static void pc_ioapic_deliver(void *opaque, uint64_t addr, uint32_t data)
+{
+    apic_deliver_msi(addr, data);
+}
+
+static void pc_pic_intr(void *opaque, int n, int level)
+{
+    MachineState *ms = opaque;
+    for (unsigned i = 0; i < ms->smp.cpus; i++) {
+        if (ms->cpus[i]->apic) {
+            apic_deliver_pic_intr(ms->cpus[i]->apic, level);
+        }
+    }
+}
+
+static int pc_pic_read_irq(void *opaque)
+{
+    return pic_read_irq(opaque);
+}
+
+static void pc_ioapic_eoi(void *opaque, int vector)
+{
+    ioapic_eoi_broadcast(opaque, vector);
+}
+
+/* PIC, IOAPIC, LAPICs and PIT in userspace. */
+static bool pc_userspace_irqchip_init(MachineState *ms, PCBoard *pc, Error **errp)
+{
+    static APICBoardOps apic_ops;
+    pc->pic = i8259_init(irq_new(pc_pic_intr, ms, 0), errp);
+    if (!pc->pic) {
+        return false;
+    }
+    pc->ioapic = ioapic_init(pc_ioapic_deliver, pc, errp);
+    if (!pc->ioapic) {
+        return false;
+    }
+    apic_ops = (APICBoardOps){
+        .cpu_interrupt = x86_cpu_interrupt,
+        .pic_read_irq = pc_pic_read_irq,
+        .eoi_broadcast = pc_ioapic_eoi,
+        .pic_opaque = pc->pic,
+        .ioapic_opaque = pc->ioapic,
+    };
+    apic_set_board_ops(&apic_ops);
+    for (unsigned i = 0; i < ms->smp.cpus; i++) {
+        if (!apic_create(ms->cpus[i], ms->cpus[i]->apic_id, errp)) {
+            return false;
+        }
+        ms->cpus[i]->irq_ops = &apic_cpu_irq_ops;
+    }
+    pc->pit = pit_init(0x40, pc->gsi[0], errp);
+    return pc->pit && pcspk_init(pc->pit, errp);
 }
 
 static uint64_t isa_hole_read(void *opaque, hwaddr addr, unsigned size)
@@ -102,11 +179,13 @@ static bool pc_init(MachineState *ms, Error **errp)
     PCBoard *pc = g_new0(PCBoard, 1);
     ms->board = pc;
 
-    if (ms->accel->lapic_in_kernel && ms->irqchip != IRQCHIP_ON) {
-        error_setg(errp, "kernel-irqchip=%s: the userspace interrupt controllers are not wired "
-                         "into the pc machine yet", ms->irqchip == IRQCHIP_OFF ? "off" : "split");
+    pc_board = pc;
+    if (ms->irqchip == IRQCHIP_SPLIT) {
+        error_setg(errp, "kernel-irqchip=split is not supported yet (needs IOAPIC EOI exits); "
+                         "use kernel-irqchip=on or off");
         return false;
     }
+    pc->userspace_irqchip = !(ms->accel->irqchip_in_kernel && ms->accel->irqchip_in_kernel());
 
     /* RAM */
     pc_ram_layout(ms->ram_size, &pc->below_4g, &pc->above_4g);
@@ -144,6 +223,9 @@ static bool pc_init(MachineState *ms, Error **errp)
     /* Chipset and legacy devices */
     pc->gsi = irq_allocate(pc_gsi_handler, pc, ISA_NUM_IRQS);
     isa_bus_init(pc->gsi);
+    if (pc->userspace_irqchip && !pc_userspace_irqchip_init(ms, pc, errp)) {
+        return false;
+    }
     pc->pci = i440fx_init(errp);
     if (!pc->pci) {
         return false;
