@@ -195,7 +195,39 @@ int qcow2_decompress_cluster(BlockDriverState *bs, uint64_t l2_entry, uint8_t **
     return 0;
 }
 
+/*
+ * Data I/O without the metadata lock: called with s->lock held, returns with it
+ * held.  The data lock is taken shared so that freeing clusters (which first
+ * drains it, see qcow2_data_io_barrier) never races with I/O to a cluster that
+ * might be reused.
+ */
+static int qcow2_unlocked_data_io(BlockDriverState *bs, bool write, int64_t host, int64_t n,
+                                  IOVector *qiov)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_rw_lock_reader_lock(&s->data_lock);
+    g_mutex_unlock(&s->lock);
+    int ret = write ? bdrv_pwritev(bs->file, host, n, qiov, 0)
+                    : bdrv_preadv(bs->file, host, n, qiov, 0);
+    g_rw_lock_reader_unlock(&s->data_lock);
+    g_mutex_lock(&s->lock);
+    return ret;
+}
+
+void qcow2_data_io_barrier(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_rw_lock_writer_lock(&s->data_lock);
+    g_rw_lock_writer_unlock(&s->data_lock);
+}
+
 int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov)
+{
+    return qcow2_co_preadv_flags(bs, offset, bytes, qiov, false);
+}
+
+int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                          bool unlocked_io)
 {
     BDRVQcow2State *s = bs->opaque;
     int64_t done = 0;
@@ -237,7 +269,8 @@ int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVecto
         case QCOW2_CLUSTER_NORMAL:
             iovec_init(&sub, qiov->niov);
             iovec_concat(&sub, qiov, done, n);
-            ret = bdrv_preadv(bs->file, host, n, &sub, 0);
+            ret = unlocked_io ? qcow2_unlocked_data_io(bs, false, host, n, &sub)
+                              : bdrv_preadv(bs->file, host, n, &sub, 0);
             iovec_destroy(&sub);
             if (ret < 0) {
                 return ret;
@@ -451,7 +484,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         IOVector sub;
         iovec_init(&sub, qiov->niov);
         iovec_concat(&sub, qiov, qiov_offset, n);
-        ret = bdrv_pwritev(bs->file, host + in_cluster, n, &sub, 0);
+        ret = qcow2_unlocked_data_io(bs, true, host + in_cluster, n, &sub);
         iovec_destroy(&sub);
         return ret < 0 ? ret : n;
     }

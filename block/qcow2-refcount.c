@@ -321,6 +321,10 @@ static int qcow2_update_refcount(BlockDriverState *bs, int64_t offset, int64_t s
     int64_t first = offset >> s->cluster_bits;
     int64_t last = (offset + size - 1) >> s->cluster_bits;
     uint64_t mask = (1ULL << s->refcount_block_bits) - 1;
+    if (addend < 0) {
+        /* A freed cluster may be reused at once: no unlocked I/O may still touch it. */
+        qcow2_data_io_barrier(bs);
+    }
     for (int64_t ci = first; ci <= last; ci++) {
         void *block;
         int ret = addend > 0 ? qcow2_get_refblock_alloc(bs, (uint64_t)ci >> s->refcount_block_bits,

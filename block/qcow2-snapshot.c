@@ -383,6 +383,8 @@ int qcow2_snapshot_create(BlockDriverState *bs, const char *name, Error **errp)
         error_setg(errp, "Too many snapshots");
         return -EFBIG;
     }
+    /* In-place writes must not land in clusters that become shared. */
+    qcow2_data_io_barrier(bs);
     int ret = qcow2_flush_caches(bs);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to flush");

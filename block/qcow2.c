@@ -419,6 +419,7 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     BDRVQcow2State *s = bs->opaque;
     int ret;
     g_mutex_init(&s->lock);
+    g_rw_lock_init(&s->data_lock);
     s->unknown_exts = g_array_new(false, true, sizeof(Qcow2UnknownExt));
     s->cluster_cache_offset = -1;
 
@@ -678,6 +679,7 @@ fail:
     g_free(cluster0);
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
+    g_rw_lock_clear(&s->data_lock);
     return ret;
 }
 
@@ -690,6 +692,7 @@ static void qcow2_close(BlockDriverState *bs)
     }
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
+    g_rw_lock_clear(&s->data_lock);
 }
 
 static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
@@ -697,7 +700,7 @@ static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOV
 {
     BDRVQcow2State *s = bs->opaque;
     g_mutex_lock(&s->lock);
-    int ret = qcow2_co_preadv(bs, offset, bytes, qiov);
+    int ret = qcow2_co_preadv_flags(bs, offset, bytes, qiov, true);
     g_mutex_unlock(&s->lock);
     return ret;
 }

@@ -84,7 +84,8 @@ typedef struct Qcow2UnknownExt {
 typedef struct Qcow2Cache Qcow2Cache;
 
 typedef struct BDRVQcow2State {
-    GMutex lock;                 /* serialises all requests on this node */
+    GMutex lock;                 /* serialises metadata access on this node */
+    GRWLock data_lock;           /* held shared by data I/O running without `lock` */
     int qcow_version;
     int cluster_bits;
     int64_t cluster_size;
@@ -185,6 +186,11 @@ int qcow2_get_l2_table_for_write(BlockDriverState *bs, int64_t offset, void **ta
 /* qcow2-compress.c */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);
 int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);
+/* unlocked_io: drop s->lock around reads of data clusters (top-level requests only). */
+int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
+                          bool unlocked_io);
+/* Wait until no data I/O runs unlocked; callers hold s->lock (so none can start). */
+void qcow2_data_io_barrier(BlockDriverState *bs);
 int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
                      bool compressed);
 int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags);

@@ -457,6 +457,107 @@ static void test_async_completion(void)
     g_free(path);
 }
 
+typedef struct StressReq {
+    IOVector qiov;
+    uint8_t *buf;
+    int64_t offset;
+    int pattern;
+    bool verify;
+} StressReq;
+
+static int stress_pending;
+static int stress_errors;
+
+static void stress_cb(void *opaque, int ret)
+{
+    StressReq *r = opaque;
+    if (ret < 0) {
+        stress_errors++;
+    } else if (r->verify) {
+        for (size_t i = 0; i < r->qiov.size; i++) {
+            if (r->buf[i] != r->pattern) {
+                stress_errors++;
+                break;
+            }
+        }
+    }
+    iovec_destroy(&r->qiov);
+    g_free(r->buf);
+    g_free(r);
+    stress_pending--;
+}
+
+static void stress_submit(BlockBackend *blk, int64_t off, int64_t len, int pattern, bool write)
+{
+    StressReq *r = g_new0(StressReq, 1);
+    r->buf = g_malloc(len);
+    memset(r->buf, write ? pattern : 0xee, len);
+    r->offset = off;
+    r->pattern = pattern;
+    r->verify = !write;
+    iovec_init_buf(&r->qiov, r->buf, len);
+    stress_pending++;
+    if (write) {
+        blk_aio_pwritev(blk, off, &r->qiov, 0, stress_cb, r);
+    } else {
+        blk_aio_preadv(blk, off, &r->qiov, 0, stress_cb, r);
+    }
+}
+
+static void stress_cb_discard(void *opaque, int ret)
+{
+    if (ret < 0) {
+        stress_errors++;
+    }
+    stress_pending--;
+}
+
+static void test_concurrent_requests(void)
+{
+    /* Many requests in flight on disjoint ranges: allocating writes, in-place rewrites,
+     * reads without the metadata lock and discards interleave in the worker pool. */
+    char *path = tmp_path("stress.qcow2");
+    create_qcow2(path, "size=64M,cluster_size=4096");
+    Error *err = NULL;
+    BlockBackend *blk = blk_new_open(path, "qcow2", NULL, BDRV_O_RDWR | BDRV_O_UNMAP, false,
+                                     &err);
+    g_assert_nonnull(blk);
+    GRand *rnd = g_rand_new_with_seed(99);
+    const int slots = 2048;
+    const int64_t slot = 32768;
+    int *pattern = g_new0(int, slots);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < slots; i++) {
+            pattern[i] = (round * 7 + i) % 250 + 1;
+            int64_t len = g_rand_int_range(rnd, 1, slot / 512) * 512;
+            stress_submit(blk, i * slot, len, pattern[i], true);
+            if (stress_pending > 64) {
+                g_main_context_iteration(NULL, TRUE);
+            }
+        }
+        blk_drain(blk);
+        g_assert_cmpint(stress_errors, ==, 0);
+        for (int i = 0; i < slots; i++) {
+            stress_submit(blk, i * slot, 512, pattern[i], false);
+            if (i % 5 == 0) {
+                blk_aio_pdiscard(blk, i * slot + 16384, 16384, stress_cb_discard, NULL);
+                stress_pending++;
+            }
+            if (stress_pending > 64) {
+                g_main_context_iteration(NULL, TRUE);
+            }
+        }
+        blk_drain(blk);
+        g_assert_cmpint(stress_errors, ==, 0);
+    }
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    assert_clean(blk_bs(blk));
+    blk_unref(blk);
+    g_rand_free(rnd);
+    g_free(pattern);
+    g_free(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -473,6 +574,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/bad-headers", test_bad_headers);
     g_test_add_func("/qcow2/corrupt-l2-entry", test_corrupt_l2_entry);
     g_test_add_func("/block/async-completion", test_async_completion);
+    g_test_add_func("/qcow2/concurrent-requests", test_concurrent_requests);
     int ret = g_test_run();
     char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
     g_assert_cmpint(system(cmd), ==, 0);

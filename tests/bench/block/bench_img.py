@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""kemu-img vs qemu-img block benchmark (not part of make check).
+
+Runs the same `bench` parameters through both tools on the same images in one run and prints
+times and the kemu/qemu ratio (lower is better for kemu), plus `convert` of a 1 GiB image.
+
+    KEMU_BUILD_DIR=build python3 tests/bench/block/bench_img.py [--dir /var/tmp] [--quick]
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def tool(build, name):
+    path = os.path.join(build, 'tools', name)
+    if not os.path.exists(path):
+        sys.exit(f'{path} not built')
+    return path
+
+
+def run(*args):
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f'{args}: {p.stderr}')
+    return p.stdout
+
+
+def bench_time(img_tool, args):
+    out = run(img_tool, 'bench', *args)
+    m = re.search(r'Run completed in ([0-9.]+) seconds', out)
+    return float(m.group(1))
+
+
+def timed(*args):
+    t = time.monotonic()
+    run(*args)
+    return time.monotonic() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--dir', default='/var/tmp')
+    ap.add_argument('--quick', action='store_true', help='smaller counts')
+    opts = ap.parse_args()
+    build = os.environ.get('KEMU_BUILD_DIR', 'build')
+    build = build if os.path.isabs(build) else os.path.join(ROOT, build)
+    kemu_img = tool(build, 'kemu-img')
+    qemu_img = shutil.which('qemu-img') or sys.exit('qemu-img (qemu-utils) needed')
+    qemu_io = shutil.which('qemu-io') or sys.exit('qemu-io (qemu-utils) needed')
+    d = tempfile.mkdtemp(prefix='kemu-bench-', dir=opts.dir)
+    n4k = 5000 if opts.quick else 20000
+    n1m = 200 if opts.quick else 1000
+    try:
+        images = {}
+        for fmt in ('raw', 'qcow2'):
+            img = os.path.join(d, f'disk.{fmt}')
+            pre = 'preallocation=full' if fmt == 'raw' else 'preallocation=full'
+            run(qemu_img, 'create', '-q', '-f', fmt, '-o', pre, img, '1G')
+            images[fmt] = img
+        rows = []
+        step = str(1024 * 1024 + 4096)     # scattered 4 KiB requests (bench has no random mode)
+        cases = []
+        for fmt in ('raw', 'qcow2'):
+            for rw in ('read', 'write'):
+                for depth in ('1', '32'):
+                    for aio in ('native', 'threads'):
+                        args = ['-f', fmt, '-t', 'none', '-i', aio, '-d', depth, '-c', str(n4k),
+                                '-s', '4k', '-S', step]
+                        if rw == 'write':
+                            args.append('-w')
+                        cases.append((f'{fmt} 4k {rw} d{depth} {aio}', args, images[fmt]))
+            for rw in ('read', 'write'):
+                args = ['-f', fmt, '-t', 'none', '-i', 'threads', '-d', '4', '-c', str(n1m),
+                        '-s', '1M', '-S', '1M']
+                if rw == 'write':
+                    args.append('-w')
+                cases.append((f'{fmt} 1M seq {rw} d4', args, images[fmt]))
+        for name, args, img in cases:
+            k = bench_time(kemu_img, args + [img])
+            q = bench_time(qemu_img, args + [img])
+            rows.append((name, k, q))
+        # convert of a 1 GiB image full of data
+        src = os.path.join(d, 'src.qcow2')
+        run(qemu_img, 'create', '-q', '-f', 'qcow2', src, '1G')
+        run(qemu_io, '-c', 'write -P 0x5a 0 1G', src)
+        for ofmt in ('raw', 'qcow2'):
+            outk, outq = os.path.join(d, f'k.{ofmt}'), os.path.join(d, f'q.{ofmt}')
+            k = timed(kemu_img, 'convert', '-O', ofmt, src, outk)
+            q = timed(qemu_img, 'convert', '-O', ofmt, src, outq)
+            rows.append((f'convert 1G qcow2->{ofmt}', k, q))
+            os.unlink(outk)
+            os.unlink(outq)
+        print(f'{"case":34} {"kemu s":>9} {"qemu s":>9} {"ratio":>7}')
+        for name, k, q in rows:
+            print(f'{name:34} {k:9.3f} {q:9.3f} {k / q if q else float("nan"):7.2f}')
+    finally:
+        shutil.rmtree(d)
+
+
+if __name__ == '__main__':
+    main()
