@@ -213,6 +213,7 @@ int main(int argc, char **argv)
     error_set_progname(argv[0]);
     memory_init();
     main_loop_init();
+    sysbus_get();
 
     options_parse(argc, argv, &cfg);
     if (cfg.show_version) {

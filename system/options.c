@@ -11,6 +11,7 @@
 #include "hw/i386/cpu-models.h"
 #include "hw/isa.h"
 #include "hw/qdev.h"
+#include "hw/timer/mc146818rtc.h"
 #include "kemu/error.h"
 #include "system/chardev.h"
 
@@ -83,7 +84,8 @@ static const OptDef opt_defs[] = {
     { "debugcon", OPT_DEBUGCON, true, "-debugcon dev   debug console on port 0xe9" },
     { "vga", OPT_VGA, true, NULL },
     { "boot", OPT_BOOT, true, NULL },
-    { "rtc", OPT_RTC, true, NULL },
+    { "rtc", OPT_RTC, true, "-rtc [base=utc|localtime|datetime][,clock=host|rt|vm]"
+                            "[,driftfix=none|slew]  RTC start time and clock" },
     { "no-hpet", OPT_NO_HPET, false, NULL },
     { "monitor", OPT_MONITOR, true, NULL },
     { "parallel", OPT_PARALLEL, true, NULL },
@@ -201,12 +203,14 @@ void options_parse(int argc, char **argv, KemuConfig *cfg)
             if (!opts_check_keys(o, known, &err)) {
                 die_opt(name, arg, error_get_pretty(err));
             }
-            for (char **p = g_strsplit(acc, ":", -1), **q = p; *q; q++) {
+            char **names = g_strsplit(acc, ":", -1);
+            for (char **q = names; *q; q++) {
                 if (strcmp(*q, "kvm") && strcmp(*q, "tcg") && strcmp(*q, "qtest")) {
                     char *m = g_strdup_printf("invalid accelerator %s", *q);
                     die_opt(name, arg, m);
                 }
             }
+            g_strfreev(names);
             cfg->accel = g_strdup(acc);
             cfg->accel_opts = o;
             break;
@@ -377,8 +381,14 @@ void options_parse(int argc, char **argv, KemuConfig *cfg)
                 die_opt(name, arg, "parallel ports are not available yet; use -parallel none");
             }
             break;
+        case OPT_RTC: {
+            Error *err = NULL;
+            if (!rtc_configure(arg, &err)) {
+                die_opt(name, arg, error_get_pretty(err));
+            }
+            break;
+        }
         case OPT_BOOT:
-        case OPT_RTC:
         case OPT_NO_HPET:
             /* Accepted for compatibility; boot order matters only with firmware. */
             break;

@@ -326,7 +326,7 @@ bool qdev_prop_set(DeviceState *dev, const char *name, const char *value, Error 
                 return true;
             }
         }
-        error_setg(errp, "Property '%s.%s' doesn't take value '%s'", dev->type->name, name, value);
+        error_setg(errp, "Parameter '%s' does not accept value '%s'", name, value);
         return false;
     }
     return false;
@@ -565,7 +565,9 @@ void qdev_print_type_help(const DeviceClass *dc)
     }
     for (guint i = 0; i < props->len; i++) {
         const Property *p = g_ptr_array_index(props, i);
-        char *head = g_strdup_printf("  %s=<%s>", p->name, prop_type_name(p->type));
+        const char *tname = p->type == PROP_ENUM && p->enum_type ? p->enum_type
+                                                                 : prop_type_name(p->type);
+        char *head = g_strdup_printf("  %s=<%s>", p->name, tname);
         printf("%-24s -", head);
         g_free(head);
         const char *desc = p->desc;
@@ -584,6 +586,8 @@ void qdev_print_type_help(const DeviceClass *dc)
         if (p->has_default) {
             if (p->type == PROP_BOOL) {
                 printf(" (default: %s)", p->defval ? "true" : "false");
+            } else if (p->type == PROP_ENUM && p->enum_names) {
+                printf(" (default: \"%s\")", p->enum_names[p->defval]);
             } else if (p->type == PROP_INT32 || p->type == PROP_PCI_DEVFN) {
                 printf(" (default: %" PRId64 ")", p->defval);
             } else {
@@ -697,4 +701,16 @@ BusState *bus_find_by_type(const char *type)
         }
     }
     return NULL;
+}
+
+/* The root bus of devices that sit on no real bus (fw_cfg, ...), as QEMU's
+ * "main-system-bus". */
+BusState *sysbus_get(void)
+{
+    static BusState main_system_bus;
+    if (!main_system_bus.type) {
+        bus_init(&main_system_bus, "system", "main-system-bus", NULL);
+        bus_register(&main_system_bus);
+    }
+    return &main_system_bus;
 }

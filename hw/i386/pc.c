@@ -6,6 +6,7 @@
  * are loaded directly (Linux boot protocol or Multiboot) without firmware.
  */
 #include <glib.h>
+#include <string.h>
 
 #include "hw/acpi/acpi-pm.h"
 #include "hw/boards.h"
@@ -44,6 +45,7 @@ typedef struct PCBoard {
     PICState *pic;
     IOAPICState *ioapic;
     PITState *pit;
+    uint8_t pirq_irqs[4];   /* what the DSDT's PCI interrupt links say */
 } PCBoard;
 
 static PCBoard *pc_board;
@@ -256,6 +258,7 @@ static bool pc_init(MachineState *ms, Error **errp)
         return false;
     }
     rtc_set_pc_memory(pc->rtc, pc->below_4g, pc->above_4g, ms->smp.cpus);
+    rtc_set_pc_misc(pc->rtc, "cad");
     if (!pc_isa_create("port92", errp) || !pc_isa_create("ioport80", errp) ||
         !pc_isa_create("isa-boot-timer", errp) || !pc_isa_create("i8042", errp)) {
         return false;
@@ -296,13 +299,16 @@ static bool pc_done(MachineState *ms, Error **errp)
         }
         acpi_config_init_pc(&cfg, ms->smp.cpus, pc->below_4g, pc->above_4g);
         cfg.apic_ids = apic_ids;
+        cfg.hpet = false; /* no HPET device yet: do not advertise one */
         bool ok = acpi_build_tables(&cfg, &pc->acpi, errp);
         g_free(apic_ids);
         if (!ok) {
             return false;
         }
-        rom_add_blob("acpi-tables", pc->acpi.tables, pc->acpi.tables_len, pc->acpi.tables_addr);
-        rom_add_blob("acpi-rsdp", pc->acpi.rsdp, pc->acpi.rsdp_len, pc->acpi.rsdp_addr);
+        /* Blobs at 0xe0000 (tables) and 0xf0000 (RSDP); the tables area becomes ACPI
+         * memory in the e820 map before the loader copies the map to the guest. */
+        acpi_tables_install(&pc->acpi, cfg.tables_max, &pc->e820);
+        memcpy(pc->pirq_irqs, cfg.pirq_irqs, sizeof(pc->pirq_irqs));
         rsdp = pc->acpi.rsdp_addr;
     }
     if (!ms->kernel_filename) {
@@ -315,12 +321,33 @@ static bool pc_done(MachineState *ms, Error **errp)
     return true;
 }
 
+/* What SeaBIOS would program before handing over, since kemu boots without it: PCI
+ * interrupt links PIRQA..D routed to the IRQs the DSDT promises, and those IRQs (plus the
+ * SCI, IRQ 9) level-triggered in the PIC's ELCR. */
+static void pc_firmware_presets(MachineState *ms, PCBoard *pc)
+{
+    uint8_t elcr1 = 1u << (9 - 8);
+    for (int i = 0; i < 4; i++) {
+        if (!pc->pirq_irqs[i]) {
+            continue;
+        }
+        pci_config_write(pc->pci, (PCI_DEVFN(1, 0) << 8) | (0x60 + i), pc->pirq_irqs[i], 1);
+        if (pc->pirq_irqs[i] >= 8) {
+            elcr1 |= 1u << (pc->pirq_irqs[i] - 8);
+        }
+    }
+    if (pc->userspace_irqchip) {
+        address_space_write(&address_space_io, 0x4d1, &elcr1, 1);
+    }
+}
+
 static void pc_reset(MachineState *ms)
 {
     PCBoard *pc = ms->board;
     qdev_reset_all();
     acpi_pm_reset(pc->acpi_pm);
     rom_reset_all();
+    pc_firmware_presets(ms, pc);
     for (unsigned i = 0; i < ms->smp.cpus; i++) {
         X86CPU *cpu = ms->cpus[i];
         x86_cpu_reset_state(cpu);

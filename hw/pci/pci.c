@@ -275,7 +275,8 @@ static void pci_device_realize(DeviceState *dev, Error **errp)
                  pc->subsystem_vendor_id ? pc->subsystem_vendor_id : 0x1af4);
     pci_set_word(d->config + PCI_SUBSYSTEM_ID, pc->subsystem_id ? pc->subsystem_id : 0x1100);
     pci_set_word(d->wmask + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
-                                         PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+                                         PCI_COMMAND_MASTER | PCI_COMMAND_PARITY |
+                                         PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
     d->w1cmask[PCI_STATUS + 1] = 0xf9; /* error bits are write-1-to-clear */
     d->wmask[PCI_INTERRUPT_LINE] = 0xff;
     d->wmask[0x0c] = 0xff; /* cache line size */

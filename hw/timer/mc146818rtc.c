@@ -751,9 +751,8 @@ static const Property rtc_props[] = {
     DEFINE_PROP_INT32("base_year", RTCState, base_year, 1980),
     DEFINE_PROP_UINT16("iobase", RTCState, iobase, 0x70),
     DEFINE_PROP_UINT8("irq", RTCState, isairq, RTC_ISA_IRQ),
-    { .name = "lost_tick_policy", .type = PROP_ENUM, .offset = offsetof(RTCState,
-      lost_tick_policy), .defval = 0, .has_default = true,
-      .enum_names = rtc_lost_tick_policy_names },
+    DEFINE_PROP_ENUM("lost_tick_policy", RTCState, lost_tick_policy, 0,
+                     rtc_lost_tick_policy_names, "LostTickPolicy"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

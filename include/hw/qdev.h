@@ -43,6 +43,7 @@ typedef struct Property {
     const char *defstr;     /* string default (PROP_STRING) */
     bool has_default;
     const char *const *enum_names;
+    const char *enum_type;  /* QAPI type name shown in help, e.g. "LostTickPolicy" */
     const char *desc;
 } Property;
 
@@ -64,6 +65,9 @@ typedef struct Property {
 #define DEFINE_PROP_NETDEV(n, st, f) \
     { .name = (n), .type = PROP_NETDEV, .offset = offsetof(st, f) }
 #define DEFINE_PROP_PCI_DEVFN(n, st, f, d) DEFINE_PROP_(n, st, f, PROP_PCI_DEVFN, d)
+#define DEFINE_PROP_ENUM(n, st, f, d, names, tname) \
+    { .name = (n), .type = PROP_ENUM, .offset = offsetof(st, f), .defval = (d), \
+      .has_default = true, .enum_names = (names), .enum_type = (tname) }
 #define DEFINE_PROP_END_OF_LIST() { .name = NULL }
 
 typedef enum DeviceCategory {
@@ -160,6 +164,8 @@ bool qdev_apply_globals(DeviceState *dev, Error **errp);
 /* Buses */
 void bus_init(BusState *bus, const char *type, const char *name, DeviceState *parent);
 BusState *bus_find_by_type(const char *type);
+/* The system bus (created on first use). */
+BusState *sysbus_get(void);
 void bus_register(BusState *bus);
 
 #define DEVICE(obj) ((DeviceState *)(obj))
