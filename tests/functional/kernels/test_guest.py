@@ -1,9 +1,11 @@
 """Boot Debian's stock kernel with the busybox initramfs from tests/guest/build.sh.
 
 The assets are built (downloaded once, then cached) into $KEMU_GUEST_DIR, default
-$KEMU_BUILD_DIR/tests/guest. The guest runs under $KEMU_GUEST_ACCEL, default tcg: a KVM without
-VT-x/SVM (kvm-pvm) emulates all guest kernel code and would take far too long to boot Linux.
-$KEMU_GUEST_TIMEOUT (default 300 s) bounds each boot.
+$KEMU_BUILD_DIR/tests/guest. The guest runs under $KEMU_GUEST_ACCEL if set; otherwise under kvm
+when /dev/kvm is hardware-backed, else under tcg when the emulator has it.  A KVM without
+VT-x/SVM (kvm-pvm) emulates all guest kernel code and would take far too long to boot Linux;
+on such a host, an emulator without the software CPU cannot run this test and it is skipped
+with that reason.  $KEMU_GUEST_TIMEOUT (default 300 s) bounds each boot.
 """
 import os
 import re
@@ -22,6 +24,8 @@ def guest_dir():
 
 @pytest.fixture(scope='module')
 def guest_assets():
+    # Decide (or skip) before downloading anything.
+    os.environ.get('KEMU_GUEST_ACCEL') or default_accel()
     out = guest_dir()
     script = os.path.join(REPO, 'tests', 'guest', 'build.sh')
     try:
@@ -35,9 +39,28 @@ def guest_assets():
     return os.path.join(out, 'vmlinuz'), os.path.join(out, 'initramfs.cpio.gz')
 
 
+def has_tcg():
+    out = subprocess.run([system_binary(), '-accel', 'help'], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=30).stdout
+    return 'tcg' in out.split()
+
+
+def default_accel():
+    hardware_kvm = (os.access('/dev/kvm', os.R_OK | os.W_OK) and
+                    not os.path.exists('/sys/module/kvm_pvm'))
+    if hardware_kvm:
+        return 'kvm'
+    if has_tcg():
+        return 'tcg'
+    pytest.skip('SKIPPED: no way to boot Linux here: /dev/kvm is %s and %s has no software CPU '
+                '(-accel tcg) yet' % ('kvm-pvm (guest kernel code is emulated, far too slow)'
+                                      if os.path.exists('/dev/kvm') else 'absent',
+                                      system_binary()))
+
+
 def boot_guest(assets, append, smp=1):
     vmlinuz, initrd = assets
-    accel = os.environ.get('KEMU_GUEST_ACCEL', 'tcg')
+    accel = os.environ.get('KEMU_GUEST_ACCEL') or default_accel()
     kvm = accel.split(',')[0].split(':')[0] == 'kvm'
     if kvm and not os.access('/dev/kvm', os.R_OK | os.W_OK):
         pytest.skip('SKIPPED: /dev/kvm absent or not accessible (KEMU_GUEST_ACCEL=%s)' % accel)
