@@ -329,9 +329,52 @@ static gpointer blk_pool_create(gpointer unused)
     return NULL;
 }
 
+static void blk_native_complete(void *opaque, int ret)
+{
+    BlkRequest *req = opaque;
+    BlockBackend *blk = req->blk;
+    req->cb(req->opaque, ret);
+    g_free(req);
+    g_atomic_int_dec_and_test(&blk->in_flight);
+}
+
+/* aio=native: plain reads/writes of a raw image go straight to the kernel. */
+static bool blk_try_native(BlockBackend *blk, BlkRequestType type, int64_t offset,
+                           IOVector *qiov, int flags, BlockCompletionFunc *cb, void *opaque)
+{
+    BlockDriverState *bs = blk->bs;
+    bool is_write = type == BLK_REQ_WRITE;
+    if ((type != BLK_REQ_READ && !is_write) || flags || !bs->file ||
+        !(bs->file->open_flags & BDRV_O_NATIVE_AIO) || bs->drv != &bdrv_raw) {
+        return false;
+    }
+    if (is_write && (bs->read_only || !blk->enable_write_cache ||
+                     blk->detect_zeroes != BLOCKDEV_DETECT_ZEROES_OFF ||
+                     (bs->probed && offset < BDRV_SECTOR_SIZE))) {
+        return false;
+    }
+    if (blk_check_request(blk, offset, qiov->size) < 0 || qiov->size == 0) {
+        return false;
+    }
+    BlkRequest *req = g_new0(BlkRequest, 1);
+    req->blk = blk;
+    req->cb = cb;
+    req->opaque = opaque;
+    g_atomic_int_inc(&blk->in_flight);
+    if (!file_aio_submit(bs->file, is_write, offset, qiov, blk_native_complete, req)) {
+        g_atomic_int_dec_and_test(&blk->in_flight);
+        g_free(req);
+        return false;
+    }
+    return true;
+}
+
 static void blk_submit(BlockBackend *blk, BlkRequestType type, int64_t offset, int64_t bytes,
                        IOVector *qiov, int flags, BlockCompletionFunc *cb, void *opaque)
 {
+    if (qiov && blk_try_native(blk, type, offset, qiov, flags, cb, opaque)) {
+        return;
+    }
     static GOnce once = G_ONCE_INIT;
     g_once(&once, blk_pool_create, NULL);
     BlkRequest *req = g_new0(BlkRequest, 1);

@@ -5,6 +5,7 @@
  * for block status, fdatasync for flush (skipped under cache.no-flush).
  */
 #include "block/block_int.h"
+#include "block/linux-aio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@ typedef struct FileState {
      * the lock exclusively so no aligned write to the same block slips between
      * their read and write.  Aligned writes take it shared. */
     GRWLock rmw_lock;
+    LinuxAioState *laio;         /* aio=native */
 } FileState;
 
 static int file_probe_alignment(BlockDriverState *bs, FileState *s)
@@ -80,6 +82,14 @@ static int file_open(BlockDriverState *bs, Opts *options, int flags, Error **err
     if (flags & BDRV_O_NOCACHE) {
         file_probe_alignment(bs, s);
     }
+    if ((flags & BDRV_O_NATIVE_AIO) && (flags & BDRV_O_NOCACHE)) {
+        Error *local_err = NULL;
+        s->laio = laio_init(&local_err);
+        if (!s->laio) {
+            /* Fall back to the worker pool, as QEMU does when io_setup fails. */
+            error_free(local_err);
+        }
+    }
     bs->total_size = bs->drv->getlength(bs);
     return 0;
 }
@@ -87,6 +97,7 @@ static int file_open(BlockDriverState *bs, Opts *options, int flags, Error **err
 static void file_close(BlockDriverState *bs)
 {
     FileState *s = bs->opaque;
+    laio_cleanup(s->laio);
     close(s->fd);
     g_rw_lock_clear(&s->rmw_lock);
 }
@@ -181,6 +192,16 @@ static bool file_aligned(BlockDriverState *bs, int64_t offset, int64_t bytes, IO
         return true;
     }
     return !((offset | bytes) & (a - 1)) && iovec_is_aligned(qiov, bs->buf_alignment);
+}
+
+bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVector *qiov,
+                     BlockCompletionFunc *cb, void *opaque)
+{
+    FileState *s = bs->opaque;
+    if (bs->drv != &bdrv_file || !s->laio || !file_aligned(bs, offset, qiov->size, qiov)) {
+        return false;
+    }
+    return laio_submit(s->laio, s->fd, is_write, offset, qiov, cb, opaque);
 }
 
 static int file_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,

@@ -87,6 +87,13 @@ extern const BlockDriver bdrv_qcow2;
 int file_create_with_size(const char *filename, int64_t size, PreallocMode prealloc,
                           Error **errp);
 
+/* aio=native fast path: submit to the kernel if the file node can take the request
+ * as is (O_DIRECT-aligned); cb then runs from the caller's main context.  False:
+ * not taken, use the synchronous path. */
+typedef void BlockCompletionFunc(void *opaque, int ret);
+bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVector *qiov,
+                     BlockCompletionFunc *cb, void *opaque);
+
 /* Resolve `backing` relative to the directory of `base` (unless absolute). */
 char *bdrv_path_combine(const char *base, const char *backing);
 /* Open a backing file for bs (sets bs->backing); called by format drivers' open or
