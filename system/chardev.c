@@ -97,6 +97,7 @@ Chardev *chardev_new_from_opts(const Opts *opts, Error **errp)
     const ChardevClass *cls = chardev_class_find(backend);
     if (!cls) {
         error_setg(errp, "'%s' is not a valid char driver name", backend);
+        error_append_hint(errp, "Use -chardev help to list them\n");
         return NULL;
     }
     if (!id) {
@@ -170,6 +171,8 @@ Chardev *chardev_new_legacy(const char *spec, const char *id, Error **errp)
         }
     } else {
         error_setg(errp, "'%s' is not a valid char driver", spec);
+        error_append_hint(errp, "Accepted values: stdio, null, none, file:PATH, chardev:ID, "
+                                "mon:DEV\n");
         opts_free(o);
         g_free(prefix);
         return NULL;

@@ -124,10 +124,18 @@ static Opts *parse_or_die(const char *opt, const char *str, const char *implied)
     return o;
 }
 
-static void die_opt(const char *opt, const char *arg, const char *msg)
+static void die_opt_hint(const char *opt, const char *arg, const char *msg, const char *hint)
 {
     error_report("-%s %s: %s", opt, arg, msg);
+    if (hint) {
+        fprintf(stderr, "%s\n", hint);
+    }
     exit(1);
+}
+
+static void die_opt(const char *opt, const char *arg, const char *msg)
+{
+    die_opt_hint(opt, arg, msg, NULL);
 }
 
 static void add_drive(KemuConfig *cfg, const char *s)
@@ -207,7 +215,8 @@ void options_parse(int argc, char **argv, KemuConfig *cfg)
             for (char **q = names; *q; q++) {
                 if (strcmp(*q, "kvm") && strcmp(*q, "tcg") && strcmp(*q, "qtest")) {
                     char *m = g_strdup_printf("invalid accelerator %s", *q);
-                    die_opt(name, arg, m);
+                    die_opt_hint(name, arg, m, "Accepted values: kvm, qtest (a list such as "
+                                               "kvm:tcg tries each in turn)");
                 }
             }
             g_strfreev(names);
@@ -257,7 +266,7 @@ void options_parse(int argc, char **argv, KemuConfig *cfg)
             if (!t || strcmp(t, "none")) {
                 char *m = g_strdup_printf("Parameter 'type' does not accept value '%s'",
                                           t ? t : "");
-                die_opt(name, arg, m);
+                die_opt_hint(name, arg, m, "Accepted values: none");
             }
             cfg->display = "none";
             opts_free(o);
@@ -623,6 +632,7 @@ MachineState *machine_state_from_config(KemuConfig *cfg, Error **errp)
         char *model = g_strndup(cfg->cpu_model, strcspn(cfg->cpu_model, ","));
         if (!x86_cpu_model_find(model)) {
             error_setg(errp, "unable to find CPU model '%s'", model);
+            error_append_hint(errp, "Use -cpu help to list them\n");
             g_free(model);
             return NULL;
         }
@@ -781,6 +791,7 @@ bool device_add_from_string(const char *str, Error **errp)
     if (!dc || !dc->user_creatable) {
         error_setg(errp, dc ? "Parameter 'driver' expects a pluggable device type"
                             : "'%s' is not a valid device model name", driver);
+        error_append_hint(errp, "Use -device help to list them\n");
         opts_free(o);
         return false;
     }
