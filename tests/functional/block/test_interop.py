@@ -349,3 +349,25 @@ def test_amend(kemu_img, kemu_io, qemu_img, tmp_path):
         k, q = run(kemu_img, 'amend', *args), run(qemu_img, 'amend', *args)
         assert k[0] == q[0] == 1
         assert k[2] == q[2].replace('qemu-img', 'kemu-img')
+
+
+@pytest.mark.parametrize('aio', ['threads', 'native', 'io_uring'])
+@pytest.mark.parametrize('fmt', ['raw', 'qcow2'])
+def test_aio_modes(kemu_io, qemu_img, qemu_io, tmp_path, aio, fmt):
+    img = tmp_path / f'a.{fmt}'
+    run(qemu_img, 'create', '-q', '-f', fmt, img, '16M')
+    cmds = []
+    for i in range(64):
+        cmds += ['-c', f'aio_write -q -P {i + 1} {i * 65536} 65536']
+    cmds += ['-c', 'aio_flush']
+    for i in range(64):
+        cmds += ['-c', f'aio_read -P {i + 1} {i * 65536} 65536']
+    cmds += ['-c', 'aio_flush', '-c', 'writev -P 9 1000 512 100', '-c', 'read -P 9 1000 612']
+    rc, out, err = run(kemu_io, '-f', fmt, '-t', 'none', '-i', aio, *cmds, img)
+    assert rc == 0, out + err
+    assert out.count('read 65536/65536 bytes') == 64
+    rc, out, err = run(qemu_io, '-f', fmt, '-r', '-c', 'read -P 1 0 1000', '-c',
+                       'read -P 64 4032k 64k', '-c', 'read -P 9 1000 612', img)
+    assert 'verification failed' not in out, out
+    if fmt == 'qcow2':
+        assert run(qemu_img, 'check', img)[0] == 0
