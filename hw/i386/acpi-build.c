@@ -6,6 +6,7 @@
  * level/high overrides for IRQs 5, 9, 10, 11, IRQ0 -> GSI 2, LINT1 NMI).
  */
 #include "hw/i386/acpi.h"
+#include "kemu/bswap.h"
 
 #include <glib.h>
 #include <stdio.h>
@@ -46,24 +47,6 @@ static void w8(uint8_t *p, uint8_t v)
     p[0] = v;
 }
 
-static void w16(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-    w16(p, v);
-    w16(p + 2, v >> 16);
-}
-
-static void w64(uint8_t *p, uint64_t v)
-{
-    w32(p, v);
-    w32(p + 4, v >> 32);
-}
-
 uint8_t acpi_checksum(const uint8_t *data, size_t len)
 {
     uint8_t s = 0;
@@ -77,14 +60,14 @@ uint8_t acpi_checksum(const uint8_t *data, size_t len)
 static void acpi_header(uint8_t *h, const char *sig, uint32_t len, uint8_t rev)
 {
     memcpy(h, sig, 4);
-    w32(h + 4, len);
+    stl_le_p(h + 4, len);
     w8(h + 8, rev);
     w8(h + 9, 0);
     memcpy(h + 10, ACPI_OEM_ID, 6);
     memcpy(h + 16, ACPI_OEM_TABLE_ID, 8);
-    w32(h + 24, 1);
+    stl_le_p(h + 24, 1);
     memcpy(h + 28, ACPI_CREATOR_ID, 4);
-    w32(h + 32, 1);
+    stl_le_p(h + 32, 1);
 }
 
 /* Append a table (data, len) aligned to `align`; fixes its checksum unless FACS. */
@@ -118,9 +101,9 @@ static void set_ptr(Builder *b, uint8_t *field_base, bool in_rsdp, uint32_t fiel
     uint64_t addr = (uint64_t)b->base + target;
 
     if (size == 4) {
-        w32(field_base + field_off, addr);
+        stl_le_p(field_base + field_off, addr);
     } else {
-        w64(field_base + field_off, addr);
+        stq_le_p(field_base + field_off, addr);
     }
     g_array_append_val(b->ptrs, p);
 }
@@ -131,7 +114,7 @@ static void gas_io(uint8_t *g, uint8_t bit_width, uint64_t addr)
     w8(g + 1, bit_width);
     w8(g + 2, 0);
     w8(g + 3, 0);      /* access size undefined (legacy) */
-    w64(g + 4, addr);
+    stq_le_p(g + 4, addr);
 }
 
 static Aml *crs_device(const char *name, const char *hid, Aml *crs)
@@ -330,8 +313,8 @@ static uint8_t *build_madt(const AcpiConfig *cfg, size_t *len_out, Error **errp)
 
     g_byte_array_set_size(m, 44);
     memset(m->data, 0, 44);
-    w32(m->data + 36, 0xfee00000);     /* local APIC address */
-    w32(m->data + 40, 1);              /* PCAT_COMPAT: dual 8259s present */
+    stl_le_p(m->data + 36, 0xfee00000);     /* local APIC address */
+    stl_le_p(m->data + 40, 1);              /* PCAT_COMPAT: dual 8259s present */
     for (unsigned i = 0; i < max; i++) {
         uint32_t id = cfg->apic_ids ? cfg->apic_ids[i] : i;
         if (id > 254 || i > 254) {
@@ -343,15 +326,15 @@ static uint8_t *build_madt(const AcpiConfig *cfg, size_t *len_out, Error **errp)
         e[1] = 8;
         e[2] = i;                      /* ACPI processor UID */
         e[3] = id;
-        w32(e + 4, i < cfg->nr_cpus ? 1 : 0);   /* Enabled */
+        stl_le_p(e + 4, i < cfg->nr_cpus ? 1 : 0);   /* Enabled */
         g_byte_array_append(m, e, 8);
     }
     e[0] = 1;                          /* I/O APIC */
     e[1] = 12;
     e[2] = cfg->ioapic_id;
     e[3] = 0;
-    w32(e + 4, cfg->ioapic_addr ? cfg->ioapic_addr : 0xfec00000);
-    w32(e + 8, 0);                     /* GSI base */
+    stl_le_p(e + 4, cfg->ioapic_addr ? cfg->ioapic_addr : 0xfec00000);
+    stl_le_p(e + 8, 0);                     /* GSI base */
     g_byte_array_append(m, e, 12);
 
     /* ISA IRQ0 (PIT) is wired to IOAPIC pin 2; conforming polarity/trigger. */
@@ -359,8 +342,8 @@ static uint8_t *build_madt(const AcpiConfig *cfg, size_t *len_out, Error **errp)
     e[1] = 10;
     e[2] = 0;                          /* bus: ISA */
     e[3] = 0;
-    w32(e + 4, 2);
-    w16(e + 8, 0);
+    stl_le_p(e + 4, 2);
+    stw_le_p(e + 8, 0);
     g_byte_array_append(m, e, 10);
     /* SCI and PCI interrupt lines behind the PIIX: level, active high (flags 0xd). */
     overrides |= 1u << (cfg->sci_irq & 15);
@@ -375,14 +358,14 @@ static uint8_t *build_madt(const AcpiConfig *cfg, size_t *len_out, Error **errp)
         e[1] = 10;
         e[2] = 0;
         e[3] = irq;
-        w32(e + 4, irq);
-        w16(e + 8, 0xd);
+        stl_le_p(e + 4, irq);
+        stw_le_p(e + 8, 0xd);
         g_byte_array_append(m, e, 10);
     }
     e[0] = 4;                          /* Local APIC NMI: all processors, LINT1 */
     e[1] = 6;
     e[2] = 0xff;
-    w16(e + 3, 0);
+    stw_le_p(e + 3, 0);
     e[5] = 1;
     g_byte_array_append(m, e, 6);
 
@@ -418,7 +401,7 @@ bool acpi_build_tables(const AcpiConfig *cfg, AcpiTables *out, Error **errp)
 
     /* FACS: 64-byte aligned (§5.2.10), no checksum. */
     memcpy(facs, "FACS", 4);
-    w32(facs + 4, FACS_LEN);
+    stl_le_p(facs + 4, FACS_LEN);
     w8(facs + 32, 2);                  /* version */
     facs_off = add_table(&b, facs, FACS_LEN, 64);
 
@@ -428,24 +411,24 @@ bool acpi_build_tables(const AcpiConfig *cfg, AcpiTables *out, Error **errp)
 
     /* FADT, revision 3 layout (offsets per Table 5.9). */
     acpi_header(fadt, "FACP", FADT_REV3_LEN, 3);
-    w16(fadt + 46, cfg->sci_irq);
-    w32(fadt + 48, cfg->smi_cmd);
+    stw_le_p(fadt + 46, cfg->sci_irq);
+    stl_le_p(fadt + 48, cfg->smi_cmd);
     w8(fadt + 52, cfg->smi_cmd ? cfg->acpi_enable : 0);
     w8(fadt + 53, cfg->smi_cmd ? cfg->acpi_disable : 0);
-    w32(fadt + 56, cfg->pm_base);              /* PM1a_EVT_BLK */
-    w32(fadt + 64, cfg->pm_base + 4);          /* PM1a_CNT_BLK */
-    w32(fadt + 76, cfg->pm_base + 8);          /* PM_TMR_BLK */
-    w32(fadt + 80, cfg->gpe0_base);            /* GPE0_BLK */
+    stl_le_p(fadt + 56, cfg->pm_base);              /* PM1a_EVT_BLK */
+    stl_le_p(fadt + 64, cfg->pm_base + 4);          /* PM1a_CNT_BLK */
+    stl_le_p(fadt + 76, cfg->pm_base + 8);          /* PM_TMR_BLK */
+    stl_le_p(fadt + 80, cfg->gpe0_base);            /* GPE0_BLK */
     w8(fadt + 88, 4);                          /* PM1_EVT_LEN */
     w8(fadt + 89, 2);                          /* PM1_CNT_LEN */
     w8(fadt + 91, 4);                          /* PM_TMR_LEN */
     w8(fadt + 92, 4);                          /* GPE0_BLK_LEN */
-    w16(fadt + 96, 0x0fff);                    /* P_LVL2_LAT: C2 unsupported */
-    w16(fadt + 98, 0x0fff);                    /* P_LVL3_LAT: C3 unsupported */
+    stw_le_p(fadt + 96, 0x0fff);                    /* P_LVL2_LAT: C2 unsupported */
+    stw_le_p(fadt + 98, 0x0fff);                    /* P_LVL3_LAT: C3 unsupported */
     w8(fadt + 108, cfg->isa_rtc ? 0x32 : 0);   /* CMOS century index */
-    w16(fadt + 109, (cfg->isa_rtc || cfg->isa_com1 ? IAPC_LEGACY_DEVICES : 0) |
+    stw_le_p(fadt + 109, (cfg->isa_rtc || cfg->isa_com1 ? IAPC_LEGACY_DEVICES : 0) |
                     (cfg->isa_kbd ? IAPC_8042 : 0));
-    w32(fadt + 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RTC_S4 |
+    stl_le_p(fadt + 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RTC_S4 |
                     FADT_F_USE_PLATFORM_CLOCK |
                     (cfg->reset_reg ? FADT_F_RESET_REG_SUP : 0) |
                     (max > 8 ? FADT_F_FORCE_APIC_CLUSTER : 0));
@@ -475,9 +458,9 @@ bool acpi_build_tables(const AcpiConfig *cfg, AcpiTables *out, Error **errp)
     if (cfg->hpet) {
         acpi_header(hpet, "HPET", sizeof(hpet), 1);
         /* Event Timer Block ID: Intel, legacy-replacement capable, 64-bit, 3 timers. */
-        w32(hpet + 36, 0x8086a201);
+        stl_le_p(hpet + 36, 0x8086a201);
         w8(hpet + 40, 0);                       /* base address: SystemMemory */
-        w64(hpet + 44, 0xfed00000);
+        stq_le_p(hpet + 44, 0xfed00000);
         finish_checksum(hpet, sizeof(hpet));
         hpet_off = add_table(&b, hpet, sizeof(hpet), 8);
     }
@@ -512,7 +495,7 @@ bool acpi_build_tables(const AcpiConfig *cfg, AcpiTables *out, Error **errp)
     memcpy(out->rsdp + 9, ACPI_OEM_ID, 6);
     w8(out->rsdp + 15, 2);
     set_ptr(&b, out->rsdp, true, 16, 4, rsdt_off);
-    w32(out->rsdp + 20, 36);
+    stl_le_p(out->rsdp + 20, 36);
     set_ptr(&b, out->rsdp, true, 24, 8, xsdt_off);
     out->rsdp[8] = -acpi_checksum(out->rsdp, 20);
     out->rsdp[32] = -acpi_checksum(out->rsdp, 36);

@@ -5,6 +5,7 @@
  * taken from the image is checked against the file size: the image is user input.
  */
 #include "hw/i386/boot.h"
+#include "kemu/bswap.h"
 
 #include <glib.h>
 #include <inttypes.h>
@@ -58,39 +59,6 @@
 #define LOADER_TYPE_QEMU     0xb0    /* boot.rst "type_of_loader": 0xB = QEMU */
 #define VIDEO_TYPE_VGAC      0x22    /* include/uapi/linux/screen_info.h */
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return p[0] | (p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return rd16(p) | ((uint32_t)rd16(p + 2) << 16);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return rd32(p) | ((uint64_t)rd32(p + 4) << 32);
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, v);
-    wr16(p + 2, v >> 16);
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, v);
-    wr32(p + 4, v >> 32);
-}
-
 bool linux_boot_probe(const uint8_t *kernel, size_t len)
 {
     return len >= HDR_MAGIC + 4 && !memcmp(kernel + HDR_MAGIC, "HdrS", 4);
@@ -138,12 +106,12 @@ static void linux_add_page_tables(X86BootImage *img)
     uint8_t *pdpt = g_malloc0(4096);
     uint8_t *pd = g_malloc0(4 * 4096);
 
-    wr64(pml4, X86_BOOT_PDPT_ADDR | 0x3);               /* P | RW */
+    stq_le_p(pml4, X86_BOOT_PDPT_ADDR | 0x3);               /* P | RW */
     for (int i = 0; i < 4; i++) {
-        wr64(pdpt + i * 8, (X86_BOOT_PD_ADDR + i * 4096) | 0x3);
+        stq_le_p(pdpt + i * 8, (X86_BOOT_PD_ADDR + i * 4096) | 0x3);
     }
     for (uint64_t i = 0; i < 4 * 512; i++) {
-        wr64(pd + i * 8, (i << 21) | 0x83);             /* P | RW | PS */
+        stq_le_p(pd + i * 8, (i << 21) | 0x83);             /* P | RW | PS */
     }
     x86_boot_image_add(img, "pml4", pml4, 4096, X86_BOOT_PML4_ADDR);
     x86_boot_image_add(img, "pdpt", pdpt, 4096, X86_BOOT_PDPT_ADDR);
@@ -172,7 +140,7 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
         error_setg(errp, "invalid kernel header");
         return false;
     }
-    protocol = rd16(kernel + HDR_VERSION);
+    protocol = lduw_le_p(kernel + HDR_VERSION);
     if (protocol < 0x200 && initrd) {
         error_setg(errp, "linux kernel too old to load a ram disk");
         return false;
@@ -217,9 +185,9 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
         goto out;
     }
     if (vga_mode >= 0) {
-        wr16(bp + HDR_VID_MODE, vga_mode);
+        stw_le_p(bp + HDR_VID_MODE, vga_mode);
     }
-    cmdline_size = protocol >= 0x206 ? rd32(hdr + HDR_CMDLINE_SIZE) : 255;
+    cmdline_size = protocol >= 0x206 ? ldl_le_p(hdr + HDR_CMDLINE_SIZE) : 255;
     cmdline_len = strlen(cmdline);
     if (cmdline_len > cmdline_size) {
         x86_boot_image_warn(img, "kernel command line truncated to %" PRIu32
@@ -235,8 +203,8 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
         char *c = g_strndup(cmdline, cmdline_len);
         x86_boot_image_add(img, "cmdline", c, cmdline_len + 1, X86_BOOT_CMDLINE_ADDR);
         g_free(c);
-        wr32(bp + HDR_CMD_LINE_PTR, X86_BOOT_CMDLINE_ADDR);
-        wr32(bp + BP_EXT_CMD_LINE_PTR, 0);
+        stl_le_p(bp + HDR_CMD_LINE_PTR, X86_BOOT_CMDLINE_ADDR);
+        stl_le_p(bp + BP_EXT_CMD_LINE_PTR, 0);
     } else if (cmdline_len) {
         x86_boot_image_warn(img, "boot protocol %u.%02u has no cmd_line_ptr: kernel command "
                             "line ignored", protocol >> 8, protocol & 0xff);
@@ -246,14 +214,14 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
     if (protocol >= 0x201) {
         /* Only real-mode setup code uses the heap; give it boot.rst's sample value. */
         bp[HDR_LOADFLAGS] |= CAN_USE_HEAP;
-        wr16(bp + HDR_HEAP_END_PTR, 0xe000 - 0x200);
+        stw_le_p(bp + HDR_HEAP_END_PTR, 0xe000 - 0x200);
     }
 
     /* Initial ramdisk: as high as possible below min(initrd_addr_max, low RAM top). */
     if (initrd) {
         uint64_t top, bottom, addr, run_start;
 
-        initrd_addr_max = protocol >= 0x203 ? rd32(hdr + HDR_INITRD_ADDR_MAX) : 0x37ffffff;
+        initrd_addr_max = protocol >= 0x203 ? ldl_le_p(hdr + HDR_INITRD_ADDR_MAX) : 0x37ffffff;
         low_top = e820_ram_end(cfg->e820, X86_BOOT_KERNEL_ADDR);
         top = (uint64_t)initrd_addr_max + 1;
         if (top > low_top) {
@@ -266,11 +234,11 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
          */
         bottom = (kernel_end + 0xfff) & ~0xfffull;
         if (protocol >= 0x20a) {
-            run_start = rd64(hdr + HDR_PREF_ADDRESS);
+            run_start = ldq_le_p(hdr + HDR_PREF_ADDRESS);
             if (run_start < prot_addr) {
                 run_start = prot_addr;
             }
-            uint64_t run_end = run_start + rd32(hdr + HDR_INIT_SIZE);
+            uint64_t run_end = run_start + ldl_le_p(hdr + HDR_INIT_SIZE);
             if (run_end > bottom) {
                 bottom = run_end;
             }
@@ -288,25 +256,25 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
             goto out;
         }
         x86_boot_image_add(img, "initrd", initrd, initrd_len, addr);
-        wr32(bp + HDR_RAMDISK_IMAGE, (uint32_t)addr);
-        wr32(bp + HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
-        wr32(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(addr >> 32));
-        wr32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)initrd_len >> 32));
+        stl_le_p(bp + HDR_RAMDISK_IMAGE, (uint32_t)addr);
+        stl_le_p(bp + HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
+        stl_le_p(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(addr >> 32));
+        stl_le_p(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)initrd_len >> 32));
     }
 
     /* Memory map (zero-page.rst: e820_entries at 0x1e8, e820_table[128] at 0x2d0). */
     bp[BP_E820_ENTRIES] = cfg->e820->nr;
     for (unsigned i = 0; i < cfg->e820->nr; i++) {
         uint8_t *e = bp + BP_E820_TABLE + i * 20;
-        wr64(e, cfg->e820->entries[i].addr);
-        wr64(e + 8, cfg->e820->entries[i].size);
-        wr32(e + 16, cfg->e820->entries[i].type);
+        stq_le_p(e, cfg->e820->entries[i].addr);
+        stq_le_p(e + 8, cfg->e820->entries[i].size);
+        stl_le_p(e + 16, cfg->e820->entries[i].type);
     }
     low_top = e820_ram_end(cfg->e820, X86_BOOT_KERNEL_ADDR);
-    wr32(bp + BP_ALT_MEM_K, (uint32_t)((low_top - X86_BOOT_KERNEL_ADDR) >> 10));
+    stl_le_p(bp + BP_ALT_MEM_K, (uint32_t)((low_top - X86_BOOT_KERNEL_ADDR) >> 10));
 
     if (cfg->acpi_rsdp_addr) {
-        wr64(bp + BP_ACPI_RSDP_ADDR, cfg->acpi_rsdp_addr);
+        stq_le_p(bp + BP_ACPI_RSDP_ADDR, cfg->acpi_rsdp_addr);
     }
     if (cfg->vga) {
         /* What the real-mode setup would report for 80x25 colour text (mode 3). */
@@ -314,8 +282,8 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
         bp[BP_VIDEO_COLS] = 80;
         bp[BP_VIDEO_LINES] = 25;
         bp[BP_VIDEO_ISVGA] = VIDEO_TYPE_VGAC;
-        wr16(bp + BP_VIDEO_POINTS, 16);
-        wr16(bp + BP_VIDEO_EGA_BX, 0x0003);
+        stw_le_p(bp + BP_VIDEO_POINTS, 16);
+        stw_le_p(bp + BP_VIDEO_EGA_BX, 0x0003);
     }
 
     x86_boot_image_add(img, "linux kernel", kernel + setup_size, prot_size, prot_addr);
@@ -328,7 +296,7 @@ bool linux_boot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ke
         linux_add_page_tables(img);
     } else {
         img->entry.mode = X86_ENTRY_LINUX32;
-        img->entry.entry = rd32(hdr + HDR_CODE32_START);
+        img->entry.entry = ldl_le_p(hdr + HDR_CODE32_START);
         if (img->entry.entry < prot_addr || img->entry.entry >= kernel_end) {
             error_setg(errp, "invalid kernel header: code32_start 0x%" PRIx64
                        " is outside the kernel", img->entry.entry);

@@ -7,6 +7,7 @@
  * with ",," standing for a literal comma.
  */
 #include "hw/i386/boot.h"
+#include "kemu/bswap.h"
 
 #include <glib.h>
 #include <inttypes.h>
@@ -44,35 +45,12 @@
 #define ELF_PT_LOAD         1
 #define ELF_EM_386          3
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return p[0] | (p[1] << 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-    p[2] = v >> 16;
-    p[3] = v >> 24;
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, v);
-    wr32(p + 4, v >> 32);
-}
-
 long multiboot_find_header(const uint8_t *kernel, size_t len)
 {
     for (size_t off = 0; off + 12 <= len && off + 12 <= MB_SEARCH_LIMIT; off += 4) {
         const uint8_t *h = kernel + off;
-        if (rd32(h) == MB_HEADER_MAGIC && (uint32_t)(rd32(h) + rd32(h + 4) + rd32(h + 8)) == 0) {
+        if (ldl_le_p(h) == MB_HEADER_MAGIC &&
+            (uint32_t)(ldl_le_p(h) + ldl_le_p(h + 4) + ldl_le_p(h + 8)) == 0) {
             return off;
         }
     }
@@ -113,14 +91,14 @@ static bool multiboot_load_elf(const uint8_t *k, size_t len, const E820Table *e8
         }
         return false;
     }
-    if (k[5] != 1 || rd16(k + 18) != ELF_EM_386) {
+    if (k[5] != 1 || lduw_le_p(k + 18) != ELF_EM_386) {
         error_setg(errp, "Error while loading elf kernel: not a little-endian i386 image");
         return false;
     }
-    e_entry = rd32(k + 24);
-    phoff = rd32(k + 28);
-    phentsize = rd16(k + 42);
-    phnum = rd16(k + 44);
+    e_entry = ldl_le_p(k + 24);
+    phoff = ldl_le_p(k + 28);
+    phentsize = lduw_le_p(k + 42);
+    phnum = lduw_le_p(k + 44);
     if (phentsize < 32 || phoff > len || (uint64_t)phnum * phentsize > len - phoff) {
         error_setg(errp, "Error while loading elf kernel: program headers outside the file");
         return false;
@@ -131,8 +109,8 @@ static bool multiboot_load_elf(const uint8_t *k, size_t len, const E820Table *e8
     uint64_t total = 0;
     for (unsigned i = 0; i < phnum; i++) {
         const uint8_t *ph = k + phoff + (size_t)i * phentsize;
-        uint32_t type = rd32(ph), offset = rd32(ph + 4), vaddr = rd32(ph + 8);
-        uint32_t paddr = rd32(ph + 12), filesz = rd32(ph + 16), memsz = rd32(ph + 20);
+        uint32_t type = ldl_le_p(ph), offset = ldl_le_p(ph + 4), vaddr = ldl_le_p(ph + 8);
+        uint32_t paddr = ldl_le_p(ph + 12), filesz = ldl_le_p(ph + 16), memsz = ldl_le_p(ph + 20);
 
         if (type != ELF_PT_LOAD || memsz == 0) {
             continue;
@@ -190,11 +168,11 @@ static bool multiboot_load_aout(const uint8_t *k, size_t len, long hoff,
         error_setg(errp, "invalid kernel_file_size");
         return false;
     }
-    header_addr = rd32(h + 12);
-    load_addr = rd32(h + 16);
-    load_end_addr = rd32(h + 20);
-    bss_end_addr = rd32(h + 24);
-    *entry = rd32(h + 28);
+    header_addr = ldl_le_p(h + 12);
+    load_addr = ldl_le_p(h + 16);
+    load_end_addr = ldl_le_p(h + 20);
+    bss_end_addr = ldl_le_p(h + 24);
+    *entry = ldl_le_p(h + 28);
 
     if (header_addr < load_addr || header_addr - load_addr > (uint64_t)hoff) {
         error_setg(errp, "invalid header_addr address");
@@ -280,7 +258,7 @@ bool multiboot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ker
         error_setg(errp, "invalid kernel header: no Multiboot header");
         return false;
     }
-    flags = rd32(kernel + hoff + 4);
+    flags = ldl_le_p(kernel + hoff + 4);
     if (flags & MB_FLAG_VIDEO_MODE) {
         /* A request for information, not a requirement we can fail: QEMU goes on too. */
         x86_boot_image_warn(img, "multiboot knows VBE. we don't.");
@@ -362,9 +340,9 @@ bool multiboot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ker
     for (guint i = 0; i < nr_mods; i++) {
         uint32_t s = ADD_STRING((const char *)g_ptr_array_index(mods, i));
         uint8_t *m = info->data + mods_off + 16 * i;
-        wr32(m, mod_start[i]);
-        wr32(m + 4, mod_end[i]);
-        wr32(m + 8, s);
+        stl_le_p(m, mod_start[i]);
+        stl_le_p(m + 4, mod_end[i]);
+        stl_le_p(m + 8, s);
     }
 #undef ADD_STRING
     g_free(kcmd);
@@ -375,24 +353,24 @@ bool multiboot_build(const X86BootConfig *cfg, const uint8_t *kernel, size_t ker
 
     for (unsigned i = 0; i < e820->nr; i++) {
         uint8_t *m = info->data + mmap_off + 24 * i;
-        wr32(m, 20);                   /* size of the entry, not counting this field */
-        wr64(m + 4, e820->entries[i].addr);
-        wr64(m + 12, e820->entries[i].size);
-        wr32(m + 20, e820->entries[i].type);
+        stl_le_p(m, 20);                   /* size of the entry, not counting this field */
+        stq_le_p(m + 4, e820->entries[i].addr);
+        stq_le_p(m + 12, e820->entries[i].size);
+        stl_le_p(m + 20, e820->entries[i].type);
     }
     uint8_t *mbi = info->data;
     uint64_t low = e820_ram_end(e820, 0), high = e820_ram_end(e820, 0x100000);
-    wr32(mbi + MBI_FLAGS, MBI_MEM | MBI_BOOT_DEVICE | MBI_CMDLINE | MBI_MODS | MBI_MMAP |
+    stl_le_p(mbi + MBI_FLAGS, MBI_MEM | MBI_BOOT_DEVICE | MBI_CMDLINE | MBI_MODS | MBI_MMAP |
                           MBI_BOOT_LOADER);
-    wr32(mbi + MBI_MEM_LOWER, (uint32_t)((low > 0xa0000 ? 0xa0000 : low) >> 10));
-    wr32(mbi + MBI_MEM_UPPER, high ? (uint32_t)((high - 0x100000) >> 10) : 0);
-    wr32(mbi + MBI_BOOT_DEV, 0x8000ffff);  /* BIOS disk 0x80, no partition (as QEMU) */
-    wr32(mbi + MBI_CMDLINE_PTR, cmdline_ptr);
-    wr32(mbi + MBI_MODS_COUNT, nr_mods);
-    wr32(mbi + MBI_MODS_ADDR, base + mods_off);
-    wr32(mbi + MBI_MMAP_LENGTH, 24 * e820->nr);
-    wr32(mbi + MBI_MMAP_ADDR, base + mmap_off);
-    wr32(mbi + MBI_BOOT_LOADER_NAME, loader_ptr);
+    stl_le_p(mbi + MBI_MEM_LOWER, (uint32_t)((low > 0xa0000 ? 0xa0000 : low) >> 10));
+    stl_le_p(mbi + MBI_MEM_UPPER, high ? (uint32_t)((high - 0x100000) >> 10) : 0);
+    stl_le_p(mbi + MBI_BOOT_DEV, 0x8000ffff);  /* BIOS disk 0x80, no partition (as QEMU) */
+    stl_le_p(mbi + MBI_CMDLINE_PTR, cmdline_ptr);
+    stl_le_p(mbi + MBI_MODS_COUNT, nr_mods);
+    stl_le_p(mbi + MBI_MODS_ADDR, base + mods_off);
+    stl_le_p(mbi + MBI_MMAP_LENGTH, 24 * e820->nr);
+    stl_le_p(mbi + MBI_MMAP_ADDR, base + mmap_off);
+    stl_le_p(mbi + MBI_BOOT_LOADER_NAME, loader_ptr);
     x86_boot_image_add(img, "multiboot info", info->data, info->len, base);
 
     img->entry.mode = X86_ENTRY_MULTIBOOT;

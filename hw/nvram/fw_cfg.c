@@ -27,6 +27,7 @@
 #include <glib.h>
 
 #include "hw/i386/fw_cfg.h"
+#include "kemu/bswap.h"
 #include "hw/qdev.h"
 #include "kemu/error.h"
 #include "system/memory.h"
@@ -83,30 +84,6 @@ static FWCfgState *fw_cfg_instance;
 FWCfgState *fw_cfg_get(void)
 {
     return fw_cfg_instance;
-}
-
-static void fw_cfg_stw_be(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = (uint8_t)v;
-}
-
-static void fw_cfg_stl_be(uint8_t *p, uint32_t v)
-{
-    p[0] = v >> 24;
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t fw_cfg_ldl_be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t fw_cfg_ldq_be(const uint8_t *p)
-{
-    return (uint64_t)fw_cfg_ldl_be(p) << 32 | fw_cfg_ldl_be(p + 4);
 }
 
 /* ---- items ------------------------------------------------------------------------ */
@@ -181,11 +158,11 @@ static void fw_cfg_update_dir(FWCfgState *s)
     size_t len = 4 + (size_t)s->nr_files * 64;
     uint8_t *dir = g_malloc0(len);
 
-    fw_cfg_stl_be(dir, s->nr_files);
+    stl_be_p(dir, s->nr_files);
     for (uint32_t i = 0; i < s->nr_files; i++) {
         uint8_t *p = dir + 4 + i * 64;
-        fw_cfg_stl_be(p, s->files[i].size);
-        fw_cfg_stw_be(p + 4, s->files[i].select);
+        stl_be_p(p, s->files[i].size);
+        stw_be_p(p + 4, s->files[i].select);
         memcpy(p + 8, s->files[i].name, FW_CFG_MAX_NAME);
     }
     fw_cfg_set_entry(s, FW_CFG_FILE_DIR, dir, len);
@@ -318,13 +295,13 @@ static void fw_cfg_dma_transfer(FWCfgState *s)
 
     s->dma_addr = 0;
     if (address_space_read(&address_space_memory, desc, raw, sizeof(raw)) != MEMTX_OK) {
-        fw_cfg_stl_be(status, FW_CFG_DMA_CTL_ERROR);
+        stl_be_p(status, FW_CFG_DMA_CTL_ERROR);
         address_space_write(&address_space_memory, desc, status, sizeof(status));
         return;
     }
-    uint32_t control = fw_cfg_ldl_be(raw);
-    uint32_t length = fw_cfg_ldl_be(raw + 4);
-    hwaddr addr = fw_cfg_ldq_be(raw + 8);
+    uint32_t control = ldl_be_p(raw);
+    uint32_t length = ldl_be_p(raw + 4);
+    hwaddr addr = ldq_be_p(raw + 8);
     bool error = false;
 
     if (control & FW_CFG_DMA_CTL_SELECT) {
@@ -367,7 +344,7 @@ static void fw_cfg_dma_transfer(FWCfgState *s)
         addr += n;
         length -= n;
     }
-    fw_cfg_stl_be(status, error ? FW_CFG_DMA_CTL_ERROR : 0);
+    stl_be_p(status, error ? FW_CFG_DMA_CTL_ERROR : 0);
     address_space_write(&address_space_memory, desc, status, sizeof(status));
 }
 
