@@ -19,11 +19,11 @@
  * bit 1 speaker data, bit 4 refresh toggle, bit 5 OUT2).
  *
  * Time model: counters are computed from the virtual time since the count was loaded, so
- * reads cost nothing and only counter 0 arms a timer, at each OUT transition.  As in QEMU,
- * a count is loaded at once (not at the next CLK), GATE low does not suspend modes 0
- * and 4, and the refresh bit toggles on every read of port 0x61 (guests that count
- * refresh toggles to delay then do not spin).  When a stepped clock skips a falling edge,
- * the rising edge is still given to IRQ 0 as a pulse.
+ * reads cost nothing and only counter 0 arms a timer, at each OUT transition (a timer that
+ * runs late past a one-CLK low pulse still gives IRQ 0 its rising edge).  As in QEMU, a
+ * count is loaded at once (not at the next CLK), GATE low does not suspend modes 0 and 4,
+ * and the refresh bit toggles on every read of port 0x61 (guests that count refresh
+ * toggles to delay then do not spin).
  */
 #include "hw/timer/i8254.h"
 
@@ -209,24 +209,35 @@ static void pit_irq_update(PITState *s)
     }
 }
 
+/* Drive IRQ 0 for an OUT0 transition; a rising transition is always an edge, even when
+ * the falling one before it was missed. */
+static void pit_irq_transition(PITState *s, int out)
+{
+    if (out && s->irq_level == 1) {
+        irq_set(s->irq, 0);
+    }
+    if (out || s->irq_level != 0) {
+        irq_set(s->irq, out);
+    }
+    s->irq_level = out;
+}
+
 static void pit_timer_cb(void *opaque)
 {
     PITState *s = opaque;
     PITChannel *c = &s->ch[0];
     uint64_t edge = s->next_edge_tick;
-    int out = pit_out_at(c, edge);
-
-    if (out) {
-        if (s->irq_level == 1) {
-            irq_set(s->irq, 0);   /* a clock step went past the falling edge */
-        }
-        irq_set(s->irq, 1);
-    } else if (s->irq_level != 0) {
-        irq_set(s->irq, 0);
-    }
-    s->irq_level = out;
     uint64_t now = pit_elapsed(c, clock_get_ns(KEMU_CLOCK_VIRTUAL));
-    uint64_t next = pit_next_transition(c, MAX(edge, now));
+
+    pit_irq_transition(s, pit_out_at(c, edge));
+    uint64_t next = pit_next_transition(c, edge);
+    if (next != UINT64_MAX && next <= now && !pit_out_at(c, edge)) {
+        /* Running late past the end of a low pulse (one CLK in modes 2 and 4, less than
+         * the main loop's latency): give the rising edge now rather than lose it. */
+        pit_irq_transition(s, pit_out_at(c, next));
+        edge = next;
+    }
+    next = pit_next_transition(c, MAX(edge, now));
     if (next != UINT64_MAX) {
         s->next_edge_tick = next;
         timer_mod(s->timer, pit_tick_time(c, next));
