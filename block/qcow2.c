@@ -418,9 +418,6 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
 {
     BDRVQcow2State *s = bs->opaque;
     int ret;
-    g_mutex_init(&s->lock);
-    g_rw_lock_init(&s->data_lock);
-    s->unknown_exts = g_array_new(false, true, sizeof(Qcow2UnknownExt));
     s->cluster_cache_offset = -1;
 
     uint8_t hdr[QCOW2_V3_HEADER_SIZE + 8];
@@ -481,7 +478,7 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
             s->compression_type = hdr[104];
         }
     }
-    if (s->refcount_order > 6) {
+    if (s->refcount_order < 0 || s->refcount_order > 6) {
         error_setg(errp, "Reference count entry width too large; may not exceed 64 bits");
         return -EINVAL;
     }
@@ -489,6 +486,10 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ULL << s->refcount_bits) - 1;
     s->refcount_block_bits = s->cluster_bits + 3 - s->refcount_order;
 
+    /* From here on every failure goes through `fail`, which frees all of this. */
+    g_mutex_init(&s->lock);
+    g_rw_lock_init(&s->data_lock);
+    s->unknown_exts = g_array_new(false, true, sizeof(Qcow2UnknownExt));
     uint8_t *cluster0 = g_malloc0(s->cluster_size);
     ret = bdrv_pread(bs->file, 0, MIN(s->cluster_size, flen), cluster0, 0);
     if (ret < 0) {

@@ -53,6 +53,8 @@ CASES = {
     'cluster_bits': (20, struct.pack('>I', 31), 'Unsupported cluster size: 2^31'),
     'refcount_order': (96, struct.pack('>I', 7),
                        'Reference count entry width too large; may not exceed 64 bits'),
+    'refcount_order_negative': (96, struct.pack('>I', 0xfffffff0),
+                                'Reference count entry width too large; may not exceed 64 bits'),
     'unknown_feature': (72, struct.pack('>Q', 1 << 40),
                         'Unsupported qcow2 feature(s): Unknown incompatible feature: '
                         '10000000000'),
