@@ -338,14 +338,15 @@ static void blk_native_complete(void *opaque, int ret)
     g_atomic_int_dec_and_test(&blk->in_flight);
 }
 
-/* aio=native: plain reads/writes of a raw image go straight to the kernel. */
+/* aio=native/io_uring: plain reads/writes of a raw image go straight to the kernel. */
 static bool blk_try_native(BlockBackend *blk, BlkRequestType type, int64_t offset,
                            IOVector *qiov, int flags, BlockCompletionFunc *cb, void *opaque)
 {
     BlockDriverState *bs = blk->bs;
     bool is_write = type == BLK_REQ_WRITE;
     if ((type != BLK_REQ_READ && !is_write) || flags || !bs->file ||
-        !(bs->file->open_flags & BDRV_O_NATIVE_AIO) || bs->drv != &bdrv_raw) {
+        !(bs->file->open_flags & (BDRV_O_NATIVE_AIO | BDRV_O_IO_URING)) ||
+        bs->drv != &bdrv_raw) {
         return false;
     }
     if (is_write && (bs->read_only || !blk->enable_write_cache ||

@@ -5,6 +5,7 @@
  * for block status, fdatasync for flush (skipped under cache.no-flush).
  */
 #include "block/block_int.h"
+#include "block/io-uring.h"
 #include "block/linux-aio.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@ typedef struct FileState {
      * their read and write.  Aligned writes take it shared. */
     GRWLock rmw_lock;
     LinuxAioState *laio;         /* aio=native */
+    LuringState *luring;         /* aio=io_uring */
 } FileState;
 
 static int file_probe_alignment(BlockDriverState *bs, FileState *s)
@@ -90,6 +92,13 @@ static int file_open(BlockDriverState *bs, Opts *options, int flags, Error **err
             error_free(local_err);
         }
     }
+    if (flags & BDRV_O_IO_URING) {
+        Error *local_err = NULL;
+        s->luring = luring_init(&local_err);
+        if (!s->luring) {
+            error_free(local_err);
+        }
+    }
     bs->total_size = bs->drv->getlength(bs);
     return 0;
 }
@@ -98,6 +107,7 @@ static void file_close(BlockDriverState *bs)
 {
     FileState *s = bs->opaque;
     laio_cleanup(s->laio);
+    luring_cleanup(s->luring);
     close(s->fd);
     g_rw_lock_clear(&s->rmw_lock);
 }
@@ -198,10 +208,16 @@ bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVect
                      BlockCompletionFunc *cb, void *opaque)
 {
     FileState *s = bs->opaque;
-    if (bs->drv != &bdrv_file || !s->laio || !file_aligned(bs, offset, qiov->size, qiov)) {
+    if (bs->drv != &bdrv_file || !file_aligned(bs, offset, qiov->size, qiov)) {
         return false;
     }
-    return laio_submit(s->laio, s->fd, is_write, offset, qiov, cb, opaque);
+    if (s->laio) {
+        return laio_submit(s->laio, s->fd, is_write, offset, qiov, cb, opaque);
+    }
+    if (s->luring) {
+        return luring_submit(s->luring, s->fd, is_write, offset, qiov, cb, opaque);
+    }
+    return false;
 }
 
 static int file_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
