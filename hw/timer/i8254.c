@@ -61,7 +61,7 @@ typedef struct PITChannel {
 
 struct PITState {
     DeviceState parent;
-    uint16_t iobase;
+    uint32_t iobase;          /* set by the board (QEMU's property default is -1 too) */
     PITChannel ch[3];
     Irq *irq;
     int32_t irq_level;
@@ -463,6 +463,10 @@ static void pit_realize(DeviceState *dev, Error **errp)
 {
     PITState *s = (PITState *)dev;
 
+    if (s->iobase > 0xfffc) {
+        error_setg(errp, "isa-pit: property 'iobase' must be set to an I/O port (0x40 on a PC)");
+        return;
+    }
     s->timer = timer_new_ns(KEMU_CLOCK_VIRTUAL, pit_timer_cb, s);
     memory_region_init_io(&s->io, &pit_ops, s, "pit", 4);
     isa_register_ioport(&s->io, s->iobase);
@@ -562,7 +566,7 @@ static const VMStateDescription vmstate_pit = {
 };
 
 static const Property pit_props[] = {
-    DEFINE_PROP_UINT16("iobase", PITState, iobase, 0x40),
+    DEFINE_PROP_UINT32("iobase", PITState, iobase, 0xffffffff),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -604,7 +608,7 @@ PITState *pit_init(uint16_t iobase, Irq *irq, Error **errp)
 
 typedef struct PCSpkState {
     DeviceState parent;
-    uint16_t iobase;
+    uint32_t iobase;
     PITState *pit;
     bool data_on;             /* bit 1: speaker data enable */
     bool refresh;             /* bit 4 */
@@ -644,6 +648,10 @@ static void pcspk_realize(DeviceState *dev, Error **errp)
 {
     PCSpkState *s = (PCSpkState *)dev;
 
+    if (s->iobase > 0xffff) {
+        error_setg(errp, "isa-pcspk: 'iobase' 0x%x is not an I/O port", s->iobase);
+        return;
+    }
     memory_region_init_io(&s->io, &pcspk_ops, s, "pcspk", 1);
     isa_register_ioport(&s->io, s->iobase);
 }
@@ -677,7 +685,7 @@ static const VMStateDescription vmstate_pcspk = {
 };
 
 static const Property pcspk_props[] = {
-    DEFINE_PROP_UINT16("iobase", PCSpkState, iobase, 0x61),
+    DEFINE_PROP_UINT32("iobase", PCSpkState, iobase, 0x61),
     DEFINE_PROP_END_OF_LIST(),
 };
 
