@@ -4,6 +4,7 @@
  * X86CPU.env, the KVM_RUN loop dispatching port and MMIO exits to the
  * device model under the BQL, and the kick signal.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -55,6 +56,41 @@ static unsigned bits_for(unsigned n)
     return b;
 }
 
+/* Leaf 0xB, extended topology (SDM Vol. 2A CPUID EAX=0BH): sub-leaf 0 the SMT level,
+ * sub-leaf 1 the core level, sub-leaf 2 the terminating invalid level. */
+static void kvm_cpu_topology_leaf(X86CPU *cpu, struct kvm_cpuid2 *c, unsigned thread_bits,
+                                  unsigned core_bits)
+{
+    const CpuTopology *t = &cpu->machine->smp;
+    /* Drop the host's 0xB entries (marked above), then append ours. */
+    unsigned out = 0;
+    for (unsigned i = 0; i < c->nent; i++) {
+        if (!(c->entries[i].function == 0 && c->entries[i].index == 0xffffffff)) {
+            c->entries[out++] = c->entries[i];
+        }
+    }
+    for (unsigned sub = 0; sub < 3; sub++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[out++];
+        memset(e, 0, sizeof(*e));
+        e->function = 0xb;
+        e->index = sub;
+        e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+        e->edx = cpu->apic_id;
+        if (sub == 0) {
+            e->eax = thread_bits;
+            e->ebx = t->threads;
+            e->ecx = (1u << 8) | sub;
+        } else if (sub == 1) {
+            e->eax = thread_bits + core_bits;
+            e->ebx = t->threads * t->cores;
+            e->ecx = (2u << 8) | sub;
+        } else {
+            e->ecx = sub;
+        }
+    }
+    c->nent = out;
+}
+
 static void kvm_cpu_setup_cpuid(X86CPU *cpu, struct kvm_cpuid2 *c)
 {
     const CpuTopology *t = &cpu->machine->smp;
@@ -89,26 +125,32 @@ static void kvm_cpu_setup_cpuid(X86CPU *cpu, struct kvm_cpuid2 *c)
             }
             break;
         case 0xb:
-            /* Extended topology: sub-leaf 0 = SMT level, 1 = core level. */
-            if (e->index == 0) {
-                e->eax = thread_bits;
-                e->ebx = t->threads;
-                e->ecx = (1u << 8) | 0;
-            } else if (e->index == 1) {
-                e->eax = thread_bits + core_bits;
-                e->ebx = t->threads * t->cores;
-                e->ecx = (2u << 8) | 1;
-            } else {
-                e->eax = e->ebx = 0;
-                e->ecx = e->index;
-            }
-            e->edx = cpu->apic_id;
+            e->function = 0; /* rebuilt below (the host may list too few sub-leaves) */
+            e->index = 0xffffffff;
             break;
-        case 0x80000008:
+        case 0x80000002:
+        case 0x80000003:
+        case 0x80000004:
+            if (!e->eax && !e->ebx && !e->ecx && !e->edx) {
+                /* Brand string: KVM may list it empty; "host" shows the host's. */
+                __cpuid(e->function, e->eax, e->ebx, e->ecx, e->edx);
+            }
             break;
         default:
             break;
         }
+    }
+    bool has_b = false;
+    for (unsigned i = 0; i < c->nent; i++) {
+        if (c->entries[i].function == 0 && c->entries[i].index == 0xffffffff) {
+            has_b = true;
+        }
+        if (c->entries[i].function == 0 && c->entries[i].eax >= 0xb) {
+            has_b = true; /* the model reaches leaf 0xB: provide it even if the host lists none */
+        }
+    }
+    if (has_b) {
+        kvm_cpu_topology_leaf(cpu, c, thread_bits, core_bits);
     }
 }
 
@@ -132,7 +174,8 @@ bool kvm_cpu_init(X86CPU *cpu, Error **errp)
 
     size_t sz = sizeof(struct kvm_cpuid2) +
                 kvm_state.supported_cpuid->nent * sizeof(struct kvm_cpuid_entry2);
-    struct kvm_cpuid2 *c = g_memdup2(kvm_state.supported_cpuid, sz);
+    struct kvm_cpuid2 *c = g_malloc0(sz + 3 * sizeof(struct kvm_cpuid_entry2));
+    memcpy(c, kvm_state.supported_cpuid, sz);
     const X86CPUModel *model = x86_cpu_model_find(cpu->machine->cpu_model);
     if (model) {
         X86CPUIDEntry *ents = g_new(X86CPUIDEntry, c->nent);
