@@ -36,3 +36,19 @@ void accel_set_current(const AccelClass *ac)
 {
     current = ac;
 }
+
+static void (*eoi_fn)(void *opaque, int vector);
+static void *eoi_opaque;
+
+void accel_set_ioapic_eoi_handler(void (*fn)(void *opaque, int vector), void *opaque)
+{
+    eoi_fn = fn;
+    eoi_opaque = opaque;
+}
+
+void accel_ioapic_eoi(int vector)
+{
+    if (eoi_fn) {
+        eoi_fn(eoi_opaque, vector);
+    }
+}

@@ -104,6 +104,9 @@ static void kvm_region_del(MemoryListener *l, const FlatRange *fr)
 
 /* ---- interrupts ---- */
 
+static struct kvm_irq_routing *routes;
+static unsigned nr_routes, max_routes;
+
 static bool kvm_irqchip_in_kernel(void)
 {
     return kvm_state.irqchip;
@@ -123,8 +126,64 @@ static void kvm_set_irq(int gsi, int level)
     }
 }
 
+/*
+ * Split irqchip: KVM exits on the EOI of a vector only if an MSI route on one of the
+ * reserved IOAPIC GSIs (0..23) is level-triggered with that vector and destination
+ * (Documentation/virt/kvm/api.rst, KVM_CAP_SPLIT_IRQCHIP).  So before a level-triggered
+ * IOAPIC message is signalled, make sure such a route exists; slots are reused oldest first.
+ */
+#define KVM_SPLIT_ROUTES 24
+static struct {
+    uint64_t addr;
+    uint32_t data;
+    bool used;
+} split_routes[KVM_SPLIT_ROUTES];
+static unsigned split_next;
+static int kvm_commit_routes(void);
+static void kvm_route_add(const struct kvm_irq_routing_entry *e);
+
+static void kvm_split_route_level_msi(uint64_t addr, uint32_t data)
+{
+    for (unsigned i = 0; i < KVM_SPLIT_ROUTES; i++) {
+        if (split_routes[i].used && split_routes[i].addr == addr &&
+            split_routes[i].data == data) {
+            return;
+        }
+    }
+    unsigned slot = split_next++ % KVM_SPLIT_ROUTES;
+    split_routes[slot].addr = addr;
+    split_routes[slot].data = data;
+    split_routes[slot].used = true;
+    /* Keep the irqfd MSI routes (GSI >= 24); rebuild the IOAPIC ones. */
+    unsigned keep = 0;
+    for (unsigned i = 0; i < nr_routes; i++) {
+        if (routes->entries[i].gsi >= KVM_SPLIT_ROUTES) {
+            routes->entries[keep++] = routes->entries[i];
+        }
+    }
+    nr_routes = keep;
+    for (unsigned i = 0; i < KVM_SPLIT_ROUTES; i++) {
+        if (split_routes[i].used) {
+            struct kvm_irq_routing_entry e = {
+                .gsi = i, .type = KVM_IRQ_ROUTING_MSI,
+                .u.msi = { .address_lo = (uint32_t)split_routes[i].addr,
+                           .address_hi = split_routes[i].addr >> 32,
+                           .data = split_routes[i].data },
+            };
+            kvm_route_add(&e);
+        }
+    }
+    int r = kvm_commit_routes();
+    if (r < 0) {
+        warn_report("kvm: KVM_SET_GSI_ROUTING (split irqchip): %s", strerror(-r));
+    }
+}
+
 static void kvm_send_msi(uint64_t addr, uint32_t data)
 {
+    if (kvm_state.split && (data & (1u << 15))) {
+        kvm_split_route_level_msi(addr, data);
+    }
     struct kvm_msi msi = {
         .address_lo = (uint32_t)addr,
         .address_hi = addr >> 32,
@@ -205,8 +264,6 @@ static void kvm_mem_eventfd_del(MemoryListener *l, hwaddr addr, const MemoryRegi
 #define KVM_IOAPIC_PINS 24
 #define KVM_PIC_PINS 16
 
-static struct kvm_irq_routing *routes;
-static unsigned nr_routes, max_routes;
 static unsigned next_msi_gsi = KVM_IOAPIC_PINS;
 
 static void kvm_route_add(const struct kvm_irq_routing_entry *e)
@@ -217,8 +274,6 @@ static void kvm_route_add(const struct kvm_irq_routing_entry *e)
     }
     routes->entries[nr_routes++] = *e;
 }
-
-static int kvm_commit_routes(void);
 
 static void kvm_init_irq_routing(void)
 {

@@ -500,6 +500,11 @@ bool kvm_cpu_exec(X86CPU *cpu)
         case KVM_EXIT_IRQ_WINDOW_OPEN:
         case KVM_EXIT_INTR:
             break;
+        case KVM_EXIT_IOAPIC_EOI:
+            bql_lock();
+            accel_ioapic_eoi(run->eoi.vector);
+            bql_unlock();
+            break;
         case KVM_EXIT_HLT:
             /* Only without an in-kernel LAPIC: sleep until an interrupt is requested. */
             if (!(run->if_flag) && !(g_atomic_int_get(&cpu->interrupt_request) &

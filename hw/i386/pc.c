@@ -42,6 +42,7 @@ typedef struct PCBoard {
     bool have_boot_entry;
     /* Userspace interrupt controllers (kernel-irqchip=off, qtest) */
     bool userspace_irqchip;
+    bool split_irqchip;     /* LAPICs in the accelerator, PIC and IOAPIC here */
     PICState *pic;
     IOAPICState *ioapic;
     PITState *pit;
@@ -71,12 +72,40 @@ static void pc_gsi_handler(void *opaque, int n, int level)
 
 static void pc_ioapic_deliver(void *opaque, uint64_t addr, uint32_t data)
 {
-    apic_deliver_msi(addr, data);
+    PCBoard *pc = opaque;
+    if (pc->split_irqchip) {
+        current_accel()->send_msi(addr, data);
+    } else {
+        apic_deliver_msi(addr, data);
+    }
 }
+
+/* Split irqchip: the 8259's INTR reaches the boot CPU's in-kernel LAPIC as ExtINT, which the
+ * accelerator injects with the vector from the INTA cycle. */
+static int pc_split_get_interrupt(X86CPU *cpu)
+{
+    return pc_board->pic && pic_get_output(pc_board->pic) ? pic_read_irq(pc_board->pic) : -1;
+}
+
+static bool pc_split_has_interrupt(X86CPU *cpu)
+{
+    return pc_board->pic && pic_get_output(pc_board->pic);
+}
+
+static const X86CPUIrqOps pc_split_irq_ops = {
+    .get_interrupt = pc_split_get_interrupt,
+    .has_interrupt = pc_split_has_interrupt,
+};
 
 static void pc_pic_intr(void *opaque, int n, int level)
 {
     MachineState *ms = opaque;
+    if (pc_board->split_irqchip) {
+        if (level) {
+            x86_cpu_interrupt(ms->cpus[0], CPU_INTERRUPT_HARD, 0);
+        }
+        return;
+    }
     for (unsigned i = 0; i < ms->smp.cpus; i++) {
         if (ms->cpus[i]->apic) {
             apic_deliver_pic_intr(ms->cpus[i]->apic, level);
@@ -113,6 +142,12 @@ static bool pc_userspace_irqchip_init(MachineState *ms, PCBoard *pc, Error **err
         .pic_opaque = pc->pic,
         .ioapic_opaque = pc->ioapic,
     };
+    if (pc->split_irqchip) {
+        accel_set_ioapic_eoi_handler(pc_ioapic_eoi, pc->ioapic);
+        ms->cpus[0]->irq_ops = &pc_split_irq_ops;
+        pc->pit = pit_init(0x40, pc->gsi[0], errp);
+        return pc->pit && pcspk_init(pc->pit, errp);
+    }
     apic_set_board_ops(&apic_ops);
     for (unsigned i = 0; i < ms->smp.cpus; i++) {
         if (!apic_create(ms->cpus[i], ms->cpus[i]->apic_id, errp)) {
@@ -182,12 +217,9 @@ static bool pc_init(MachineState *ms, Error **errp)
     ms->board = pc;
 
     pc_board = pc;
-    if (ms->irqchip == IRQCHIP_SPLIT) {
-        error_setg(errp, "kernel-irqchip=split is not supported yet (needs IOAPIC EOI exits); "
-                         "use kernel-irqchip=on or off");
-        return false;
-    }
     pc->userspace_irqchip = !(ms->accel->irqchip_in_kernel && ms->accel->irqchip_in_kernel());
+    pc->split_irqchip = pc->userspace_irqchip && ms->accel->lapic_in_kernel &&
+                        ms->accel->lapic_in_kernel();
 
     /* RAM */
     pc_ram_layout(ms->ram_size, &pc->below_4g, &pc->above_4g);

@@ -56,6 +56,11 @@ typedef struct AccelClass {
     void (*shutdown)(void);
 } AccelClass;
 
+/* Split irqchip: the accelerator's LAPIC reports the EOI of a level-triggered IOAPIC vector
+ * here (the board forwards it to its I/O APIC). */
+void accel_set_ioapic_eoi_handler(void (*fn)(void *opaque, int vector), void *opaque);
+void accel_ioapic_eoi(int vector);
+
 void accel_register(const AccelClass *ac);
 const AccelClass *accel_find(const char *name);
 const AccelClass *current_accel(void);
