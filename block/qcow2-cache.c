@@ -6,7 +6,8 @@
  * written, dirty refcount blocks are written and flushed, so an on-disk L2 entry
  * never points at a cluster whose refcount increment is still only in memory.
  * The reverse case (freeing) is handled by the caller flushing L2 tables before
- * decrementing refcounts (qcow2_free_clusters).
+ * decrementing refcounts (qcow2_free_clusters).  Under lazy refcounts the dirty
+ * bit lifts the first rule.
  */
 #include "qcow2.h"
 
@@ -62,7 +63,10 @@ static int qcow2_cache_entry_flush(BlockDriverState *bs, Qcow2Cache *c, int i)
     if (!e->dirty || !e->offset) {
         return 0;
     }
-    if (c->is_l2 && qcow2_cache_is_dirty(s->refcount_cache)) {
+    /* With lazy refcounts in effect (dirty bit set) the ordering is not needed:
+     * the refcounts are rebuilt when a dirty image is opened. */
+    if (c->is_l2 && !(s->incompatible_features & QCOW2_INCOMPAT_DIRTY) &&
+        qcow2_cache_is_dirty(s->refcount_cache)) {
         int ret = qcow2_cache_flush(bs, s->refcount_cache);
         if (ret < 0) {
             return ret;

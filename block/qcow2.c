@@ -690,6 +690,9 @@ static void qcow2_close(BlockDriverState *bs)
     if (!bs->read_only) {
         qcow2_flush_caches(bs);
         bdrv_flush(bs->file);
+        if (s->lazy_dirty) {
+            qcow2_mark_clean(bs);   /* everything is on disk: refcounts are exact again */
+        }
     }
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
@@ -711,6 +714,16 @@ static int qcow2_writable(BlockDriverState *bs)
     BDRVQcow2State *s = bs->opaque;
     if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {
         return -EIO;
+    }
+    if ((s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) &&
+        !(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        /* Lazy refcounts (qcow2 spec, compatible bit 0): refcount updates may lag
+         * behind L2 updates on disk while the dirty bit says so. */
+        int ret = qcow2_mark_dirty(bs);
+        if (ret < 0) {
+            return ret;
+        }
+        s->lazy_dirty = true;
     }
     return 0;
 }
