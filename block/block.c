@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 static const BlockDriver *const block_drivers[] = {
     &bdrv_raw,
@@ -282,9 +283,56 @@ out:
     return ret;
 }
 
+/*
+ * snapshot=on / -snapshot: open the image read-only below a temporary qcow2
+ * overlay that receives every write and disappears on close.
+ */
+static BlockDriverState *bdrv_open_snapshot(const char *file, const char *format, Opts *opts,
+                                            int flags, Error **errp)
+{
+    BlockDriverState *base = bdrv_open(file, format, opts,
+                                       flags & ~(BDRV_O_RDWR | BDRV_O_SNAPSHOT), errp);
+    if (!base) {
+        return NULL;
+    }
+    char *abs = g_canonicalize_filename(file, NULL);
+    char *base_fmt = g_strdup(bdrv_get_format_name(base));
+    int64_t size = bdrv_getlength(base);
+    bdrv_unref(base);
+    const char *dir = g_getenv("TMPDIR") ? g_getenv("TMPDIR") : "/var/tmp";
+    char *tmpl = g_build_filename(dir, "vl.XXXXXX", NULL);
+    int fd = g_mkstemp(tmpl);
+    BlockDriverState *bs = NULL;
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not create temporary overlay '%s'", tmpl);
+        goto out;
+    }
+    close(fd);
+    Opts *co = opts_new();
+    char *sz = g_strdup_printf("%" PRId64, size);
+    opts_set(co, "size", sz);
+    opts_set(co, "backing_file", abs);
+    opts_set(co, "backing_fmt", base_fmt);
+    int ret = bdrv_create("qcow2", tmpl, co, NULL, errp);
+    opts_free(co);
+    g_free(sz);
+    if (ret == 0) {
+        bs = bdrv_open(tmpl, "qcow2", NULL, (flags | BDRV_O_RDWR) & ~BDRV_O_SNAPSHOT, errp);
+    }
+    unlink(tmpl);   /* the open descriptor keeps it alive until close */
+out:
+    g_free(tmpl);
+    g_free(abs);
+    g_free(base_fmt);
+    return bs;
+}
+
 BlockDriverState *bdrv_open(const char *filename, const char *format, Opts *options, int flags,
                             Error **errp)
 {
+    if (flags & BDRV_O_SNAPSHOT) {
+        return bdrv_open_snapshot(filename, format, options, flags, errp);
+    }
     BlockDriverState *bs = bdrv_open_one(filename, format, options, flags, errp);
     if (!bs) {
         return NULL;

@@ -136,45 +136,6 @@ static bool get_int_opt(Opts *opts, const char *key, int *out, Error **errp)
     return true;
 }
 
-/* Create a temporary qcow2 overlay for snapshot=on and open it over the image. */
-static BlockDriverState *drive_open_snapshot(const char *file, const char *format, Opts *opts,
-                                             int flags, Error **errp)
-{
-    BlockDriverState *base = bdrv_open(file, format, opts, flags & ~BDRV_O_RDWR, errp);
-    if (!base) {
-        return NULL;
-    }
-    char *abs = g_canonicalize_filename(file, NULL);
-    const char *base_fmt = bdrv_get_format_name(base);
-    int64_t size = bdrv_getlength(base);
-    bdrv_unref(base);
-    const char *dir = g_getenv("TMPDIR") ? g_getenv("TMPDIR") : "/var/tmp";
-    char *tmpl = g_build_filename(dir, "vl.XXXXXX", NULL);
-    int fd = g_mkstemp(tmpl);
-    BlockDriverState *bs = NULL;
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "Could not create temporary overlay '%s'", tmpl);
-        goto out;
-    }
-    close(fd);
-    Opts *co = opts_new();
-    char *sz = g_strdup_printf("%" PRId64, size);
-    opts_set(co, "size", sz);
-    opts_set(co, "backing_file", abs);
-    opts_set(co, "backing_fmt", base_fmt);
-    int ret = bdrv_create("qcow2", tmpl, co, NULL, errp);
-    opts_free(co);
-    g_free(sz);
-    if (ret == 0) {
-        bs = bdrv_open(tmpl, "qcow2", NULL, (flags | BDRV_O_RDWR) & ~BDRV_O_SNAPSHOT, errp);
-    }
-    unlink(tmpl);   /* the open file descriptor keeps it alive until close */
-out:
-    g_free(tmpl);
-    g_free(abs);
-    return bs;
-}
-
 DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if, Error **errp)
 {
     Error *err = NULL;
@@ -371,12 +332,8 @@ DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if, Error **
     }
     BlockBackend *blk = NULL;
     if (file && *file) {
-        BlockDriverState *bs;
-        if (snapshot) {
-            bs = drive_open_snapshot(file, format, opts, flags, errp);
-        } else {
-            bs = bdrv_open(file, format, opts, flags, errp);
-        }
+        BlockDriverState *bs = bdrv_open(file, format, opts,
+                                         flags | (snapshot ? BDRV_O_SNAPSHOT : 0), errp);
         if (!bs) {
             g_free(id);
             goto fail;

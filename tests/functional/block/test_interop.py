@@ -371,3 +371,15 @@ def test_aio_modes(kemu_io, qemu_img, qemu_io, tmp_path, aio, fmt):
     assert 'verification failed' not in out, out
     if fmt == 'qcow2':
         assert run(qemu_img, 'check', img)[0] == 0
+
+
+def test_kemu_io_snapshot_mode_leaves_image_untouched(kemu_io, qemu_img, qemu_io, tmp_path):
+    img = tmp_path / 's.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', img, '1M')
+    run(qemu_io, '-c', 'write -P 1 0 64k', img)
+    rc, out, err = run(kemu_io, '-s', '-c', 'write -P 5 0 4k', '-c', 'read -P 5 0 4k', '-c',
+                       'read -P 1 4k 60k', img)
+    assert rc == 0, out + err
+    rc, out, err = run(qemu_io, '-r', '-c', 'read -P 1 0 64k', img)
+    assert 'verification failed' not in out, out
+    assert run(qemu_img, 'check', img)[0] == 0
