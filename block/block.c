@@ -225,6 +225,19 @@ static BlockDriverState *bdrv_open_one(const char *filename, const char *format,
         bdrv_free_node(bs);
         return NULL;
     }
+    /* Image locks as QEMU takes them: everyone reads consistently; a writer also
+     * writes and resizes; qcow2 (whose metadata must not change under it) denies
+     * others write and resize, raw shares everything. */
+    unsigned perm = BLK_PERM_CONSISTENT_READ;
+    if (flags & BDRV_O_RDWR) {
+        perm |= BLK_PERM_WRITE | (drv == &bdrv_raw ? 0 : BLK_PERM_RESIZE);
+    }
+    unsigned shared = drv == &bdrv_raw ? BLK_PERM_ALL
+                                       : BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+    if (file_lock_perms(file, perm, shared, errp) < 0) {
+        bdrv_unref(bs);
+        return NULL;
+    }
     return bs;
 }
 

@@ -112,6 +112,61 @@ static void file_close(BlockDriverState *bs)
     g_rw_lock_clear(&s->rmw_lock);
 }
 
+static const char *const perm_names[] = { "consistent read", "write", "write unchanged",
+                                          "resize" };
+
+static int file_lock_byte(int fd, int type, off_t byte)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+    return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+}
+
+/* Is byte locked by another open file description? */
+static bool file_byte_locked_by_other(int fd, off_t byte)
+{
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+    if (fcntl(fd, F_OFD_GETLK, &fl) < 0) {
+        return false;
+    }
+    return fl.l_type != F_UNLCK;
+}
+
+int file_lock_perms(BlockDriverState *bs, unsigned perm, unsigned shared, Error **errp)
+{
+    FileState *s = bs->opaque;
+    if (bs->drv != &bdrv_file || (bs->open_flags & BDRV_O_NO_LOCK)) {
+        return 0;
+    }
+    for (int i = 0; i < 4; i++) {
+        if ((perm & (1u << i)) && file_lock_byte(s->fd, F_RDLCK, 100 + i) < 0) {
+            return 0;   /* no lock support on this file system: like QEMU, carry on */
+        }
+        if (!(shared & (1u << i)) && file_lock_byte(s->fd, F_RDLCK, 200 + i) < 0) {
+            return 0;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        const char *what = NULL;
+        bool shared_lock = false;
+        if ((perm & (1u << i)) && file_byte_locked_by_other(s->fd, 200 + i)) {
+            what = perm_names[i];
+        } else if (!(shared & (1u << i)) && file_byte_locked_by_other(s->fd, 100 + i)) {
+            what = perm_names[i];
+            shared_lock = true;
+        }
+        if (what) {
+            for (int k = 0; k < 4; k++) {
+                file_lock_byte(s->fd, F_UNLCK, 100 + k);
+                file_lock_byte(s->fd, F_UNLCK, 200 + k);
+            }
+            error_setg(errp, "Failed to get %s\"%s\" lock", shared_lock ? "shared " : "", what);
+            error_append_hint(errp, "Is another process using the image [%s]?\n", bs->filename);
+            return -EAGAIN;
+        }
+    }
+    return 0;
+}
+
 static int64_t file_getlength(BlockDriverState *bs)
 {
     FileState *s = bs->opaque;

@@ -106,7 +106,9 @@ static int img_commit(int argc, char **argv)
         }
     }
     bool writethrough = false;
-    int flags = BDRV_O_RDWR | BDRV_O_NO_BACKING | BDRV_O_UNMAP;
+    /* The base is already open read-only inside the chain: this second, writable
+     * open is ours, so it must not conflict with our own lock. */
+    int flags = BDRV_O_RDWR | BDRV_O_NO_BACKING | BDRV_O_UNMAP | BDRV_O_NO_LOCK;
     bdrv_parse_cache_mode(cache, &flags, &writethrough);
     Error *err = NULL;
     base_blk = blk_new_open(bdrv_get_filename(base), bdrv_get_format_name(base), NULL, flags,

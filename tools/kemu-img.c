@@ -79,9 +79,18 @@ bool img_parse_output(const char *arg, OutputFormat *fmt)
     return true;
 }
 
+bool img_force_share;
+
 BlockBackend *img_open(const char *filename, const char *fmt, int flags, const char *cache,
                        bool quiet)
 {
+    if (img_force_share) {
+        if (flags & BDRV_O_RDWR) {
+            error_report("force-share=on can only be used with read-only images");
+            return NULL;
+        }
+        flags |= BDRV_O_NO_LOCK;
+    }
     bool writethrough = false;
     if (cache && bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
         error_report("Invalid cache option: %s", cache);
@@ -1025,6 +1034,12 @@ int main(int argc, char **argv)
     }
     if (i >= argc) {
         return usage_error(NULL);
+    }
+    for (int k = i + 1; k < argc; k++) {
+        /* -U/--force-share: open without taking image locks (read-only). */
+        if (!strcmp(argv[k], "-U") || !strcmp(argv[k], "--force-share")) {
+            img_force_share = true;
+        }
     }
     for (size_t k = 0; k < G_N_ELEMENTS(img_cmds); k++) {
         if (!strcmp(img_cmds[k].name, argv[i])) {

@@ -1141,9 +1141,11 @@ int main(int argc, char **argv)
             flags |= BDRV_O_NOCACHE;
             writethrough = false;
             break;
+        case 'U':
+            flags |= BDRV_O_NO_LOCK;
+            break;
         case 'C':
         case 'm':
-        case 'U':
         case 'T':
             break;
         case 'k':

@@ -30,6 +30,7 @@ typedef struct BlockDriverState BlockDriverState;
 #define BDRV_O_IO_URING     0x40000  /* aio=io_uring */
 #define BDRV_O_CHECK        0x1000   /* opened for kemu-img check: tolerate dirty images */
 #define BDRV_O_NO_IO        0x10000  /* metadata only (info): skip repair */
+#define BDRV_O_NO_LOCK      0x80000  /* take no image locks (-U/force-share, tool-internal) */
 
 /* Request flags. */
 #define BDRV_REQ_ZERO_WRITE      0x2

@@ -94,6 +94,19 @@ typedef void BlockCompletionFunc(void *opaque, int ret);
 bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVector *qiov,
                      BlockCompletionFunc *cb, void *opaque);
 
+/*
+ * Image locking compatible with QEMU: OFD locks on bytes 100+bit (permissions we
+ * use) and 200+bit (permissions we deny others), bits as QEMU's: 0 consistent
+ * read, 1 write, 2 write unchanged, 3 resize.  Fails with QEMU's
+ * 'Failed to get "write" lock' style message when another process conflicts.
+ */
+#define BLK_PERM_CONSISTENT_READ 0x1
+#define BLK_PERM_WRITE           0x2
+#define BLK_PERM_WRITE_UNCHANGED 0x4
+#define BLK_PERM_RESIZE          0x8
+#define BLK_PERM_ALL             0xf
+int file_lock_perms(BlockDriverState *file, unsigned perm, unsigned shared, Error **errp);
+
 /* Resolve `backing` relative to the directory of `base` (unless absolute). */
 char *bdrv_path_combine(const char *base, const char *backing);
 /* Open a backing file for bs (sets bs->backing); called by format drivers' open or

@@ -383,3 +383,43 @@ def test_kemu_io_snapshot_mode_leaves_image_untouched(kemu_io, qemu_img, qemu_io
     rc, out, err = run(qemu_io, '-r', '-c', 'read -P 1 0 64k', img)
     assert 'verification failed' not in out, out
     assert run(qemu_img, 'check', img)[0] == 0
+
+
+def _hold_open(tool_path, img, *args):
+    """Start tool_path interactively on img (it keeps the image open until stdin closes)."""
+    import subprocess
+    import time
+    p = subprocess.Popen([str(tool_path), *args, str(img)], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return p
+
+
+def test_image_locking_interop(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
+    img = tmp_path / 'l.qcow2'
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', img, '1M')
+    msg_w = f'Failed to get "write" lock\nIs another process using the image [{img}]?\n'
+    msg_sw = f'Failed to get shared "write" lock\nIs another process using the image [{img}]?\n'
+    p = _hold_open(kemu_io, img)
+    try:
+        rc, out, err = run(qemu_io, '-c', 'read 0 1', img)
+        assert rc == 1 and err == f"qemu-io: can't open device {img}: {msg_w}"
+        rc, out, err = run(qemu_img, 'info', img)
+        assert rc == 1 and err == f"qemu-img: Could not open '{img}': {msg_sw}"
+        assert run(qemu_img, 'info', '-U', img)[0] == 0
+        assert run(kemu_img, 'info', '-U', img)[0] == 0
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+    p = _hold_open(qemu_io, img)
+    try:
+        rc, out, err = run(kemu_io, '-c', 'read 0 1', img)
+        assert rc == 1 and err == f"kemu-io: can't open device {img}: {msg_w}"
+        rc, out, err = run(kemu_img, 'info', img)
+        assert rc == 1 and err == f"kemu-img: Could not open '{img}': {msg_sw}"
+        rc, out, err = run(kemu_io, '-r', '-U', '-c', 'read 0 1', img)
+        assert rc == 0, err
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+    assert run(kemu_io, '-c', 'write 0 1', img)[0] == 0

@@ -11,6 +11,8 @@
 
 static char *tmpdir;
 static char *img;
+static char *img2;
+static char *img3;
 
 static void expect_error(const char *optstr, const char *msg)
 {
@@ -46,13 +48,17 @@ static void test_placement_and_ids(void)
     g_assert_cmpstr(c->id, ==, "ide1-cd0");
     g_assert_cmpint(c->bus, ==, 1);
     g_free(s);
+    /* The same image twice is refused by the image locks, as in QEMU. */
     s = g_strdup_printf("file=%s,format=qcow2,if=virtio,readonly=on", img);
+    expect_error(s, "Failed to get shared \"write\" lock");
+    g_free(s);
+    s = g_strdup_printf("file=%s,format=qcow2,if=virtio,readonly=on", img2);
     DriveInfo *v = expect_ok(s, IF_IDE);
     g_assert_cmpstr(v->id, ==, "virtio0");
     g_assert_true(blk_is_read_only(v->blk));
     g_free(s);
     s = g_strdup_printf("file=%s,format=qcow2,if=none,id=disk1,cache=none,aio=native,"
-                        "discard=unmap,detect-zeroes=unmap,werror=stop,rerror=ignore", img);
+                        "discard=unmap,detect-zeroes=unmap,werror=stop,rerror=ignore", img3);
     DriveInfo *n = expect_ok(s, IF_IDE);
     g_assert_true(drive_get_by_id("disk1") == n);
     g_assert_cmpint(blk_get_on_error(n->blk, false), ==, BLOCKDEV_ON_ERROR_STOP);
@@ -84,15 +90,15 @@ static void test_placement_and_ids(void)
     s = g_strdup_printf("file=%s,format=foo", img);
     expect_error(s, "Unknown driver 'foo'");
     g_free(s);
-    s = g_strdup_printf("file=%s,format=qcow2,bogus=1", img);
-    expect_error(s, "Block format 'qcow2' does not support the option 'bogus'");
-    g_free(s);
     s = g_strdup_printf("file=%s,aio=native", img);
     expect_error(s, "aio=native was specified, but it requires cache.direct=on, which was not "
                  "specified.");
     g_free(s);
     drive_cleanup_all();
     g_assert_null(drive_list());
+    s = g_strdup_printf("file=%s,format=qcow2,bogus=1", img);
+    expect_error(s, "Block format 'qcow2' does not support the option 'bogus'");
+    g_free(s);
 }
 
 static void test_snapshot_on(void)
@@ -132,9 +138,13 @@ int main(int argc, char **argv)
     tmpdir = g_dir_make_tmp("kemu-drive-XXXXXX", NULL);
     g_setenv("TMPDIR", tmpdir, true);
     img = g_build_filename(tmpdir, "disk.qcow2", NULL);
+    img2 = g_build_filename(tmpdir, "disk2.qcow2", NULL);
+    img3 = g_build_filename(tmpdir, "disk3.qcow2", NULL);
     Error *err = NULL;
     Opts *o = opts_parse("size=4M", NULL, &err);
     g_assert_cmpint(bdrv_create("qcow2", img, o, NULL, &err), ==, 0);
+    g_assert_cmpint(bdrv_create("qcow2", img2, o, NULL, &err), ==, 0);
+    g_assert_cmpint(bdrv_create("qcow2", img3, o, NULL, &err), ==, 0);
     opts_free(o);
     g_test_add_func("/drive/placement-and-ids", test_placement_and_ids);
     g_test_add_func("/drive/snapshot", test_snapshot_on);
@@ -143,5 +153,7 @@ int main(int argc, char **argv)
     g_assert_cmpint(system(cmd), ==, 0);
     g_free(cmd);
     g_free(img);
+    g_free(img2);
+    g_free(img3);
     return ret;
 }
