@@ -236,6 +236,11 @@ int main(int argc, char **argv)
     if (cfg.daemonize) {
         daemonize_start();
     }
+    /* Handlers before the PID file exists: whoever reads it may signal us at once. */
+    g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
+    g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
+    g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
+    signal(SIGPIPE, SIG_IGN);
     if (cfg.pidfile && !pidfile_write(cfg.pidfile, &err)) {
         error_prepend(&err, "cannot create PID file: ");
         error_report_err(err);
@@ -276,11 +281,6 @@ int main(int argc, char **argv)
         error_report("no -kernel given: firmware boot (SeaBIOS) is not available yet");
         return 1;
     }
-
-    g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
-    g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
-    g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
-    signal(SIGPIPE, SIG_IGN);
 
     /* Reset brings every device and vCPU to power-on state and places boot blobs. */
     ms->mc->reset(ms);

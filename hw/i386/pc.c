@@ -217,7 +217,8 @@ static bool pc_init(MachineState *ms, Error **errp)
     ms->board = pc;
 
     pc_board = pc;
-    pc->userspace_irqchip = !(ms->accel->irqchip_in_kernel && ms->accel->irqchip_in_kernel());
+    pc->userspace_irqchip = ms->irqchip != IRQCHIP_ON ||
+                            !(ms->accel->irqchip_in_kernel && ms->accel->irqchip_in_kernel());
     pc->split_irqchip = pc->userspace_irqchip && ms->accel->lapic_in_kernel &&
                         ms->accel->lapic_in_kernel();
 
@@ -379,7 +380,9 @@ static void pc_reset(MachineState *ms)
     qdev_reset_all();
     acpi_pm_reset(pc->acpi_pm);
     rom_reset_all();
-    pc_firmware_presets(ms, pc);
+    if (pc->have_boot_entry) {
+        pc_firmware_presets(ms, pc); /* only when kemu plays the firmware's part */
+    }
     for (unsigned i = 0; i < ms->smp.cpus; i++) {
         X86CPU *cpu = ms->cpus[i];
         x86_cpu_reset_state(cpu);
