@@ -4,6 +4,8 @@
  * topology of -smp in leaf 1 (EBX: logical processors per package, initial APIC ID) and leaf
  * 0xB (x2APIC topology: SMT and core levels).  Expectations come from the command line:
  *   vendor=STR family=N model=N brand=FIRSTWORD threads=N cores=N nosse4=1
+ *   kvmclock=1 (the KVM leaves: signature "KVMKVMKVM" at 0x40000000 and the kvmclock feature
+ *   bit KVM_FEATURE_CLOCKSOURCE2 in 0x40000001 EAX, per Documentation/virt/kvm/x86/cpuid.rst)
  */
 #include "lib/libk.h"
 
@@ -69,6 +71,20 @@ int main(void)
     }
     if (cmdline_int("nosse4", 0)) {
         CHECK(!(leaf1_ecx & ((1u << 19) | (1u << 20))), "SSE4.1/4.2 offered by this model");
+    }
+    if (cmdline_int("kvmclock", 0)) {
+        char sig[13];
+        cpuid(0x40000000, &a, &b, &c, &d);
+        regs_str(b, sig);
+        regs_str(c, sig + 4);
+        regs_str(d, sig + 8);
+        sig[12] = 0;
+        printf("hypervisor leaf 0x40000000: \"%s\" max 0x%x\n", sig, a);
+        CHECK(!strcmp(sig, "KVMKVMKVM"), "no KVM signature at CPUID 0x40000000");
+        CHECK(a >= 0x40000001, "no KVM feature leaf");
+        cpuid(0x40000001, &a, &b, &c, &d);
+        printf("KVM features 0x%08x\n", a);
+        CHECK(a & (1u << 3), "KVM_FEATURE_CLOCKSOURCE2 (kvmclock) not offered");
     }
     long threads = cmdline_int("threads", 0), cores = cmdline_int("cores", 0);
     if (threads > 0 && cores > 0) {

@@ -15,7 +15,7 @@ def host_vendor():
 
 
 def test_default_model_is_qemu64():
-    args = 'vendor=AuthenticAMD family=15 model=107 brand=QEMU'
+    args = 'vendor=AuthenticAMD family=15 model=107 brand=QEMU kvmclock=1'
     # kvm-pvm hosts answer CPUID feature bits from the host whatever the vCPU's table says;
     # on hardware KVM the model's feature mask is checked too.
     if not os.path.exists('/sys/module/kvm_pvm'):
@@ -25,7 +25,7 @@ def test_default_model_is_qemu64():
 
 
 def test_host_model():
-    status, out = run_kernel('cpuid', append=f'vendor={host_vendor()}',
+    status, out = run_kernel('cpuid', append=f'vendor={host_vendor()} kvmclock=1',
                              extra_args=('-cpu', 'host'))
     assert_pass('cpuid', status, out)
 
