@@ -429,7 +429,9 @@ int qcow2_snapshot_create(BlockDriverState *bs, const char *name, Error **errp)
         max_id = MAX(max_id, id);
     }
     Qcow2Snapshot *list = g_new0(Qcow2Snapshot, s->nb_snapshots + 1);
-    memcpy(list, s->snapshots, sizeof(Qcow2Snapshot) * s->nb_snapshots);
+    if (s->nb_snapshots) {
+        memcpy(list, s->snapshots, sizeof(Qcow2Snapshot) * s->nb_snapshots);
+    }
     Qcow2Snapshot *sn = &list[s->nb_snapshots];
     gint64 now = g_get_real_time();
     sn->l1_table_offset = l1_offset;

@@ -11,6 +11,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _build = os.environ.get('KEMU_BUILD_DIR', 'build')
 BUILD = _build if os.path.isabs(_build) else os.path.join(ROOT, _build)
+# Under a sanitizer build, a UBSan report must fail the tool (ASan already aborts).
+os.environ.setdefault('UBSAN_OPTIONS', 'halt_on_error=1:print_stacktrace=1')
 
 
 def _tool(name):
