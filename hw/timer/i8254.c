@@ -20,10 +20,11 @@
  *
  * Time model: counters are computed from the virtual time since the count was loaded, so
  * reads cost nothing and only counter 0 arms a timer, at each OUT transition (a timer that
- * runs late past a one-CLK low pulse still gives IRQ 0 its rising edge).  As in QEMU, a
- * count is loaded at once (not at the next CLK), GATE low does not suspend modes 0 and 4,
- * and the refresh bit toggles on every read of port 0x61 (guests that count refresh
- * toggles to delay then do not spin).
+ * runs late past a one-CLK low pulse still gives IRQ 0 its rising edge).  GATE low holds
+ * the count in modes 0 and 4 (QEMU's model keeps counting).  As in QEMU, a count is loaded
+ * at once (not at the next CLK), a new count in modes 2 and 3 restarts the period rather
+ * than waiting for its end, and the refresh bit toggles on every read of port 0x61 (guests
+ * that count refresh toggles to delay then do not spin).
  */
 #include "hw/timer/i8254.h"
 
@@ -51,6 +52,8 @@ typedef struct PITChannel {
     bool bcd;
     bool gate;
     bool counting;            /* a count has been written (and, in modes 1/5, triggered) */
+    bool suspended;           /* modes 0/4 with GATE low: counting held */
+    uint64_t suspended_ticks; /* CLKs counted when the gate went low */
     bool armed;               /* a count has been written */
     bool null_count;
     bool read_msb;            /* RW_WORD: next read/write is the MSB */
@@ -75,17 +78,23 @@ static uint64_t pit_ticks(int64_t ns)
     return ns <= 0 ? 0 : (uint64_t)((unsigned __int128)ns * PIT_FREQ / NANOSECONDS_PER_SECOND);
 }
 
+/* Shortest time in which `ticks` CLKs elapse. */
+static int64_t pit_ticks_ns(uint64_t ticks)
+{
+    return (int64_t)(((unsigned __int128)ticks * NANOSECONDS_PER_SECOND + PIT_FREQ - 1) /
+                     PIT_FREQ);
+}
+
 /* First virtual ns at which `ticks` CLKs have elapsed since load. */
 static int64_t pit_tick_time(const PITChannel *c, uint64_t ticks)
 {
-    unsigned __int128 ns = ((unsigned __int128)ticks * NANOSECONDS_PER_SECOND + PIT_FREQ - 1) /
-                           PIT_FREQ;
-    return c->load_time + (int64_t)ns;
+    return c->load_time + pit_ticks_ns(ticks);
 }
 
+/* CLKs counted since the count was loaded (held while a mode 0/4 gate is low). */
 static uint64_t pit_elapsed(const PITChannel *c, int64_t now)
 {
-    return pit_ticks(now - c->load_time);
+    return c->suspended ? c->suspended_ticks : pit_ticks(now - c->load_time);
 }
 
 /* OUT after `d` CLKs of counting (datasheet waveforms). */
@@ -199,7 +208,7 @@ static void pit_irq_update(PITState *s)
         irq_set(s->irq, out);
     }
     timer_del(s->timer);
-    if (!c->counting || ((c->mode == 2 || c->mode == 3) && !c->gate)) {
+    if (!c->counting || c->suspended || ((c->mode == 2 || c->mode == 3) && !c->gate)) {
         return;
     }
     uint64_t next = pit_next_transition(c, pit_elapsed(c, now));
@@ -258,13 +267,15 @@ static void pit_load_count(PITState *s, PITChannel *c, uint32_t val)
     c->count = val;
     c->null_count = false;
     c->armed = true;
-    /* Modes 1 and 5 wait for a GATE trigger; a new count in modes 2 and 3 takes effect
-     * at the end of the current period, approximated by an immediate start as QEMU. */
+    /* Modes 1 and 5 wait for a GATE trigger. */
     if (c->mode == 1 || c->mode == 5) {
         return;
     }
     c->counting = true;
     c->load_time = clock_get_ns(KEMU_CLOCK_VIRTUAL);
+    /* Modes 0 and 4: "GATE = 0 disables counting". */
+    c->suspended = (c->mode == 0 || c->mode == 4) && !c->gate;
+    c->suspended_ticks = 0;
 }
 
 static void pit_latch_count(PITChannel *c)
@@ -320,6 +331,7 @@ static void pit_write_control(PITState *s, uint8_t val)
     c->read_msb = c->write_msb = false;
     c->null_count = true;
     c->counting = false;       /* OUT goes to its initial state until a count arrives */
+    c->suspended = false;
     c->armed = false;
     if (sel == 0) {
         pit_irq_update(s);
@@ -434,7 +446,18 @@ void pit_set_gate(PITState *s, int channel, int level)
     }
     PITChannel *c = &s->ch[channel];
     bool rising = level && !c->gate;
+    bool falling = !level && c->gate;
+    int64_t now = clock_get_ns(KEMU_CLOCK_VIRTUAL);
 
+    if ((c->mode == 0 || c->mode == 4) && c->counting) {
+        if (falling) {
+            c->suspended_ticks = pit_elapsed(c, now);
+            c->suspended = true;
+        } else if (rising && c->suspended) {
+            c->load_time = now - pit_ticks_ns(c->suspended_ticks);
+            c->suspended = false;
+        }
+    }
     c->gate = level;
     if (rising && c->armed) {
         switch (c->mode) {
@@ -443,7 +466,7 @@ void pit_set_gate(PITState *s, int channel, int level)
         case 3:
         case 5:
             c->counting = true;
-            c->load_time = clock_get_ns(KEMU_CLOCK_VIRTUAL);
+            c->load_time = now;
             break;
         default:
             break;
@@ -534,6 +557,8 @@ static const VMStateField vmstate_pit_channel_fields[] = {
     VMSTATE_BOOL(bcd, PITChannel),
     VMSTATE_BOOL(gate, PITChannel),
     VMSTATE_BOOL(counting, PITChannel),
+    VMSTATE_BOOL(suspended, PITChannel),
+    VMSTATE_UINT64(suspended_ticks, PITChannel),
     VMSTATE_BOOL(armed, PITChannel),
     VMSTATE_BOOL(null_count, PITChannel),
     VMSTATE_BOOL(read_msb, PITChannel),

@@ -248,6 +248,31 @@ static void test_port61_gate2(void)
     clock_virtual_step(1);
     g_assert_cmphex(inb(0x61) & 0x21, ==, 0x21);
 
+    /* Mode 0: GATE low holds the count, GATE high resumes it. */
+    outb(0x43, 0xb0);
+    outb(0x42, 1000 & 0xff);
+    outb(0x42, 1000 >> 8);
+    clock_virtual_step(ns_for(300));
+    outb(0x61, 0x00);
+    g_assert_cmpuint(read16(2), ==, 700);
+    clock_virtual_step(ns_for(500));
+    g_assert_cmpuint(read16(2), ==, 700);
+    g_assert_cmphex(inb(0x61) & 0x20, ==, 0);
+    outb(0x61, 0x01);
+    clock_virtual_step(ns_for(699));
+    g_assert_cmpuint(read16(2), ==, 1);
+    g_assert_cmphex(inb(0x61) & 0x20, ==, 0);
+    clock_virtual_step(ns_for(700) - ns_for(699));
+    g_assert_cmphex(inb(0x61) & 0x20, ==, 0x20);
+    /* A count written while GATE is low waits for it. */
+    outb(0x61, 0x00);
+    outb(0x43, 0xb0);
+    outb(0x42, 10);
+    outb(0x42, 0);
+    clock_virtual_step(ns_for(100));
+    g_assert_cmpuint(read16(2), ==, 10);
+    outb(0x61, 0x01);
+
     /* Mode 3 with gate low: OUT2 high, counting held; rising gate reloads. */
     outb(0x61, 0x00);
     outb(0x43, 0xb6);
