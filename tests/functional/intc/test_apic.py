@@ -15,7 +15,8 @@ def test_reset_values(q):
     assert q.readl(APIC + 0xe0) == 0xffffffff
     assert q.readl(APIC + 0xf0) == 0xff
     for off in range(0x320, 0x380, 0x10):
-        assert q.readl(APIC + off) == 0x10000
+        # LINT0 of the BSP in virtual wire mode (ExtINT), as KVM's and QEMU's models.
+        assert q.readl(APIC + off) == (0x700 if off == 0x350 else 0x10000)
 
 
 def test_self_ipi_and_eoi(q):

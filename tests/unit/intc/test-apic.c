@@ -117,13 +117,30 @@ static void test_reset_values(void)
     g_assert_cmphex(rd(0, 0xe0), ==, 0xffffffff);
     g_assert_cmphex(rd(0, 0xf0), ==, 0xff);
     for (unsigned off = 0x320; off <= 0x370; off += 0x10) {
-        g_assert_cmphex(rd(0, off), ==, 0x00010000);
+        /* The BSP's LINT0 is in virtual wire mode (ExtINT, unmasked). */
+        g_assert_cmphex(rd(0, off), ==, off == 0x350 ? 0x700 : 0x00010000);
+        g_assert_cmphex(rd(1, off), ==, 0x00010000);
     }
     g_assert_cmphex(apic_get_base(apics[0]), ==, 0xfee00900);
     g_assert_cmphex(apic_get_base(apics[1]), ==, 0xfee00800);
     /* Software-disabled: LVT mask bits cannot be cleared. */
-    wr(0, 0x350, 0x700);
-    g_assert_cmphex(rd(0, 0x350), ==, 0x10700);
+    wr(1, 0x350, 0x700);
+    g_assert_cmphex(rd(1, 0x350), ==, 0x10700);
+    /* ... and the BSP's virtual wire still takes the 8259's INT. */
+    outb(0x20, 0x11);
+    outb(0x21, 0x08);
+    outb(0x21, 0x04);
+    outb(0x21, 0x01);
+    outb(0x21, 0x00);
+    irq_raise(i8259_get_irq(pic, 1));
+    g_assert_true(apic_has_interrupt(apics[0]));
+    g_assert_false(apic_has_interrupt(apics[1]));
+    g_assert_cmpint(apic_get_interrupt(apics[0]), ==, 0x09);
+    outb(0x20, 0x20);
+    irq_lower(i8259_get_irq(pic, 1));
+    /* INIT keeps the BSP's virtual wire. */
+    apic_init_reset(apics[0]);
+    g_assert_cmphex(rd(0, 0x350), ==, 0x700);
     /* Without current_cpu (qtest), accesses go to the first APIC. */
     g_assert_cmphex(readl(APIC + 0x20), ==, 0);
 }
