@@ -24,6 +24,7 @@
  * The APIC calls ops->cpu_interrupt(cpu, CPU_INTERRUPT_*, sipi_vector) when the CPU must
  * look again: HARD (call apic_get_interrupt), NMI, SMI, INIT (the CPU goes to its INIT
  * state: wait-for-SIPI on an AP), SIPI with the start-up vector (start at vector << 12).
+ * Every call is made with the BQL held (the APIC calls back into the board with it).
  * MMIO: the register page is mapped at 0xfee00000 (1 MiB, with the MSI window); an access
  * goes to current_cpu()'s APIC, or to the first APIC when current_cpu() is NULL (qtest).
  */

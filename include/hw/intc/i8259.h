@@ -5,7 +5,8 @@
  *
  * Board wiring: ISA IRQ n -> i8259_get_irq(s, n); the master's INT output drives the
  * `intr` line given to i8259_init (a CPU's INTR pin, or every LAPIC's LINT0 via
- * apic_deliver_pic_intr).  The CPU side runs the INTA cycle with pic_read_irq().
+ * apic_deliver_pic_intr).  The CPU side runs the INTA cycle with pic_read_irq().  All calls
+ * with the BQL held.
  */
 #ifndef HW_INTC_I8259_H
 #define HW_INTC_I8259_H

@@ -7,7 +7,8 @@
  *   addr = 0xfee00000 | destination << 12 | destination mode << 2
  *   data = vector | delivery mode << 8 | trigger mode << 15
  * (KVM_SIGNAL_MSI under split irqchip, apic_deliver_msi() under kernel-irqchip=off).
- * The local APICs report the EOI of a level-triggered vector with ioapic_eoi_broadcast().
+ * The local APICs report the EOI of a level-triggered vector with ioapic_eoi_broadcast()
+ * (under split irqchip: the accelerator's EOI exits).  All calls with the BQL held.
  */
 #ifndef HW_INTC_IOAPIC_H
 #define HW_INTC_IOAPIC_H
