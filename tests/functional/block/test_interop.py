@@ -423,3 +423,34 @@ def test_image_locking_interop(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
         p.stdin.close()
         p.wait(timeout=30)
     assert run(kemu_io, '-c', 'write 0 1', img)[0] == 0
+
+
+def test_convert_variants(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
+    _chain(kemu_img, kemu_io, qemu_img, tmp_path)
+    top, ref = tmp_path / 'top.qcow2', tmp_path / 'ref.raw'
+    # -B: the target keeps only what differs from the given backing file.
+    out = tmp_path / 'b.qcow2'
+    rc, o, err = run(kemu_img, 'convert', '-O', 'qcow2', '-B', 'mid.qcow2', '-F', 'qcow2', top,
+                     out)
+    assert rc == 0, err
+    assert run(qemu_img, 'check', out)[0] == 0
+    assert run(qemu_img, 'compare', out, ref)[0] == 0
+    assert 'backing file: mid.qcow2' in run(qemu_img, 'info', out)[1]
+    # -n into an existing, larger, dirty target: zero areas are written as zeroes.
+    tgt = tmp_path / 'n.raw'
+    run(qemu_img, 'create', '-q', '-f', 'raw', tgt, '4M')
+    run(qemu_io, '-f', 'raw', '-c', 'write -P 0x77 0 4M', tgt)
+    rc, o, err = run(kemu_img, 'convert', '-n', '-O', 'raw', top, tgt)
+    assert rc == 0, err
+    assert run(qemu_img, 'compare', '-F', 'raw', top, tgt)[0] == 0
+    # Several sources are concatenated.
+    cat = tmp_path / 'cat.qcow2'
+    rc, o, err = run(kemu_img, 'convert', '-O', 'qcow2', top, tmp_path / 'base.qcow2', cat)
+    assert rc == 0, err
+    assert 'virtual size: 8 MiB' in run(qemu_img, 'info', cat)[1]
+    rc, o, err = run(qemu_io, '-r', '-c', 'read -P 3 0 64k', '-c', 'read -P 1 4M 4M', cat)
+    assert 'verification failed' not in o, o
+    # -S 0 disables zero detection: everything is allocated.
+    full = tmp_path / 'full.qcow2'
+    assert run(kemu_img, 'convert', '-S', '0', '-O', 'qcow2', top, full)[0] == 0
+    assert run(qemu_img, 'compare', full, ref)[0] == 0
