@@ -429,8 +429,18 @@ int blk_in_flight(BlockBackend *blk)
 void blk_drain(BlockBackend *blk)
 {
     GMainContext *ctx = g_main_context_ref_thread_default();
+    bool owner = g_main_context_acquire(ctx);
     while (g_atomic_int_get(&blk->in_flight) > 0) {
-        g_main_context_iteration(ctx, TRUE);
+        if (owner) {
+            g_main_context_iteration(ctx, TRUE);
+        } else {
+            /* Another thread runs this context (the main loop): it delivers the
+             * completions; we only wait for them. */
+            g_usleep(100);
+        }
+    }
+    if (owner) {
+        g_main_context_release(ctx);
     }
     g_main_context_unref(ctx);
 }

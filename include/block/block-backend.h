@@ -85,7 +85,10 @@ void blk_aio_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes,
 void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque);
 /* Requests of this backend not yet completed (callback not yet run). */
 int blk_in_flight(BlockBackend *blk);
-/* Run the current thread-default main context until nothing is in flight. */
+/* Wait until nothing is in flight: runs the thread-default main context when this
+ * thread can own it, otherwise waits for the thread that runs it (the main loop) to
+ * deliver the completions -- so never call it from a thread the main loop waits on
+ * (e.g. a vCPU holding the big lock) while requests are pending. */
 void blk_drain(BlockBackend *blk);
 
 #endif
