@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 
 #include "config-host.h"
+#include "block/drive.h"
 #include "hw/boards.h"
 #include "hw/isa.h"
 #include "hw/qdev.h"
@@ -277,6 +278,10 @@ int main(int argc, char **argv)
         error_report_err(err);
         return 1;
     }
+    if (!drives_check_claimed(&err)) {
+        error_report_err(err);
+        return 1;
+    }
     if (!cfg.kernel && strcmp(current_accel()->name, "qtest")) {
         error_report("no -kernel given: firmware boot (SeaBIOS) is not available yet");
         return 1;
@@ -297,6 +302,7 @@ int main(int argc, char **argv)
     }
     cpus_stop_threads();
     chardev_close_all();
+    drive_cleanup_all();
     bql_unlock();
     return status;
 }

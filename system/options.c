@@ -10,13 +10,12 @@
 
 #include "hw/i386/cpu-models.h"
 #include "hw/isa.h"
+#include "block/drive.h"
 #include "hw/qdev.h"
 #include "hw/timer/mc146818rtc.h"
 #include "kemu/error.h"
 #include "system/chardev.h"
 
-/* Block layer hook (provided by block/ once -drive is wired). */
-bool drive_add_from_string(const char *optstr, bool snapshot, Error **errp) __attribute__((weak));
 
 typedef enum OptId {
     OPT_M, OPT_MACHINE, OPT_ACCEL, OPT_ENABLE_KVM, OPT_MEM, OPT_SMP, OPT_CPU,
@@ -674,6 +673,35 @@ static void *resolve_chardev(const char *id)
     return chardev_find(id);
 }
 
+/* drive=ID properties take an if=none drive and claim it for the device. */
+static void *resolve_drive(const char *id)
+{
+    DriveInfo *d = drive_get_by_id(id);
+    if (!d || !drive_claim(d, NULL)) {
+        return NULL;
+    }
+    return d->blk;
+}
+
+bool drives_check_claimed(Error **errp)
+{
+    for (GList *l = drive_list(); l; l = l->next) {
+        DriveInfo *d = l->data;
+        if (d->claimed) {
+            continue;
+        }
+        if (d->type != IF_NONE) {
+            /* No device model takes this interface yet: say so instead of ignoring it. */
+            error_setg(errp, "machine type does not support if=%s,bus=%d,unit=%d",
+                       drive_if_name(d->type), d->bus, d->unit);
+            return false;
+        }
+        warn_report("Orphaned drive without device: id=%s,file=%s,if=none,bus=0,unit=0",
+                    d->id, d->filename ? d->filename : "");
+    }
+    return true;
+}
+
 void chardevs_from_config(KemuConfig *cfg, Error **errp)
 {
     qdev_set_resolver(PROP_CHARDEV, resolve_chardev);
@@ -696,14 +724,12 @@ void chardevs_from_config(KemuConfig *cfg, Error **errp)
         }
         opts_free(o);
     }
+    qdev_set_resolver(PROP_DRIVE, resolve_drive);
+    drive_set_snapshot_all(cfg->snapshot);
     for (guint i = 0; i < cfg->drives->len; i++) {
         const char *s = g_ptr_array_index(cfg->drives, i);
         Error *err = NULL;
-        if (!drive_add_from_string) {
-            error_setg(errp, "-drive %s: the block layer is not available in this build", s);
-            return;
-        }
-        if (!drive_add_from_string(s, cfg->snapshot, &err)) {
+        if (!drive_new(s, IF_IDE, &err)) {
             error_prepend(&err, "-drive %s: ", s);
             error_propagate(errp, err);
             return;

@@ -47,6 +47,8 @@ MachineState *machine_state_from_config(KemuConfig *cfg, Error **errp);
 void chardevs_from_config(KemuConfig *cfg, Error **errp);
 void serial_connect_from_config(KemuConfig *cfg, Error **errp);
 bool device_add_from_string(const char *str, Error **errp);
+/* After devices exist: refuse drives no device took (no model for their interface). */
+bool drives_check_claimed(Error **errp);
 
 /* Parsing helpers (unit-tested). */
 bool smp_parse(const Opts *opts, CpuTopology *t, unsigned max_cpus, const char *machine,

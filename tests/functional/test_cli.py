@@ -124,3 +124,26 @@ def test_sigterm_clean_exit_and_pidfile(kemu, kernels_dir):
         assert p.returncode == 0
         assert 'terminating on signal 15' in err
         assert not os.path.exists(pidfile)
+
+
+def test_drive_options(kemu, kernels_dir, tmp_path):
+    """-drive opens the image with QEMU's option checks; a drive no device model takes yet is
+    an error naming the interface, an if=none drive nobody uses is a warning."""
+    img = tmp_path / 'disk.qcow2'
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(img), '16M'], check=True)
+    kernel = ['-kernel', os.path.join(kernels_dir, 'hello.elf')]
+    rc, _, err = run(kemu, ['-drive', f'file={img},cache=bogus'] + BASE + kernel)
+    assert (rc, err.splitlines()[0]) == (
+        1, f'kemu-system-x86_64: -drive file={img},cache=bogus: invalid cache option')
+    rc, _, err = run(kemu, ['-drive', 'file=/nonexistent.qcow2'] + BASE + kernel)
+    assert rc == 1
+    assert "Could not open '/nonexistent.qcow2': No such file or directory" in err
+    rc, _, err = run(kemu, ['-drive', f'file={img},if=virtio'] + BASE + kernel)
+    assert rc == 1
+    assert 'machine type does not support if=virtio,bus=0,unit=0' in err
+    p = subprocess.Popen([kemu, '-drive', f'file={img},if=none,id=d0', '-no-reboot',
+                          '-device', 'isa-debug-exit,iobase=0xf4,iosize=4'] + BASE + kernel,
+                         stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, err = p.communicate(timeout=20)
+    assert p.returncode == 1  # the kernel ran and exited through isa-debug-exit
+    assert f'warning: Orphaned drive without device: id=d0,file={img}' in err
