@@ -8,7 +8,7 @@
  *   §11.4.6 Local APIC ID, §11.4.8 version register (0x14, max LVT entry 5: 0x00050014)
  *   §11.4.7.2 software enable in the SVR; while disabled the LVT mask bits stay set
  *   §11.4.7.3 INIT reset: everything as at power-up except the APIC ID and the base MSR
- *           (the BSP's LINT0 comes up as unmasked ExtINT, as KVM's and QEMU's models do)
+ *           (the BSP's LINT0 comes up as unmasked ExtINT, as KVM's in-kernel LAPIC does)
  *   §11.5.1 LVT timer/thermal/perf/LINT0/LINT1/error, delivery modes and masks
  *   §11.5.3 error handling: ESR is updated from the internal error state by a write
  *   §11.5.4 timer: divide configuration, initial/current count, one-shot, periodic,
@@ -345,8 +345,9 @@ void apic_init_reset(APICState *s)
         s->lvt[i] = LVT_MASKED;
     }
     /* The BSP's LINT0 starts as ExtINT, unmasked (virtual wire mode, what PC firmware sets
-     * up and what KVM's and QEMU's APICs reset to), so the 8259 reaches the BSP of a guest
-     * booted without firmware that never programs its APIC. */
+     * up and what KVM's in-kernel LAPIC, kemu's default, resets to under its default
+     * LINT0_REENABLED quirk; QEMU 7.2's own model leaves it masked), so the 8259 reaches the
+     * BSP of a guest booted without firmware that never programs its APIC. */
     if (s->apicbase & MSR_IA32_APICBASE_BSP) {
         s->lvt[LVT_LINT0] = DM_EXTINT << 8;
     }

@@ -15,7 +15,7 @@ def test_reset_values(q):
     assert q.readl(APIC + 0xe0) == 0xffffffff
     assert q.readl(APIC + 0xf0) == 0xff
     for off in range(0x320, 0x380, 0x10):
-        # LINT0 of the BSP in virtual wire mode (ExtINT), as KVM's and QEMU's models.
+        # LINT0 of the BSP in virtual wire mode (ExtINT), as KVM's in-kernel LAPIC.
         assert q.readl(APIC + off) == (0x700 if off == 0x350 else 0x10000)
 
 
