@@ -512,6 +512,17 @@ void i8259_set_intr(PICState *s, Irq *intr)
     irq_set(s->intr, s->output);
 }
 
+void i8259_dump(PICState *s, GString *out)
+{
+    for (int i = 1; i >= 0; i--) {
+        const PICChip *c = &s->chip[i];
+        g_string_append_printf(out, "pic%d: irr=%02x imr=%02x isr=%02x hprio=%d irq_base=%02x "
+                               "rr_sel=%d elcr=%02x fnm=%d\n", i, c->irr, c->imr, c->isr,
+                               (c->lowest + 1) & 7, c->vector_base, c->read_isr, c->elcr,
+                               c->sfnm);
+    }
+}
+
 Irq *i8259_get_irq(PICState *s, int isa_irq)
 {
     return isa_irq >= 0 && isa_irq < 16 ? s->inputs[isa_irq] : NULL;

@@ -356,6 +356,54 @@ IOAPICState *ioapic_init(IOAPICDeliverFn deliver, void *opaque, Error **errp)
     return s;
 }
 
+static void ioapic_dump_pins(GString *out, const char *name, uint32_t pins)
+{
+    g_string_append_printf(out, "  %-8s ", name);
+    if (!pins) {
+        g_string_append(out, "(none)");
+    }
+    for (int i = 0; i < IOAPIC_NUM_PINS; i++) {
+        if (pins & (1u << i)) {
+            g_string_append_printf(out, "%-2u ", i);
+        }
+    }
+    g_string_append_c(out, '\n');
+}
+
+void ioapic_dump(IOAPICState *s, GString *out)
+{
+    static const char *const modes[8] = {
+        "fixed", "lowest", "SMI", "...", "NMI", "INIT", "...", "extINT",
+    };
+    uint32_t rirr = 0;
+
+    g_string_append_printf(out, "ioapic0: ver=0x%x id=0x%02x sel=0x%02x", s->version, s->id,
+                           s->ioregsel);
+    if (s->ioregsel >= IOAPIC_REG_REDTBL && s->ioregsel < IOAPIC_REG_REDTBL + 2 * IOAPIC_NUM_PINS) {
+        g_string_append_printf(out, " (redir[%u])", (s->ioregsel - IOAPIC_REG_REDTBL) >> 1);
+    }
+    g_string_append_c(out, '\n');
+    for (int i = 0; i < IOAPIC_NUM_PINS; i++) {
+        uint64_t e = s->ioredtbl[i];
+        g_string_append_printf(out, "  pin %-2u 0x%016" G_GINT64_MODIFIER "x dest=%x vec=%-3u "
+                               "%s %-5s %-6s %-6s %s\n", i, e,
+                               /* as QEMU: physical shows the 82093AA's 4-bit APIC ID */
+                               (unsigned)(e >> IOREDTBL_DEST_SHIFT) &
+                               (e & IOREDTBL_DESTMOD ? 0xff : 0x0f),
+                               (unsigned)(e & IOREDTBL_VECTOR),
+                               e & IOREDTBL_INTPOL ? "active-lo" : "active-hi",
+                               e & IOREDTBL_TRIGGER ? "level" : "edge",
+                               e & IOREDTBL_MASK ? "masked" : "",
+                               modes[(e & IOREDTBL_DELMOD) >> IOREDTBL_DELMOD_SHIFT],
+                               e & IOREDTBL_DESTMOD ? "logical" : "physical");
+        if (e & IOREDTBL_RIRR) {
+            rirr |= 1u << i;
+        }
+    }
+    ioapic_dump_pins(out, "IRR", s->irr);
+    ioapic_dump_pins(out, "Remote IRR", rirr);
+}
+
 Irq *ioapic_get_irq(IOAPICState *s, int pin)
 {
     return pin >= 0 && pin < IOAPIC_NUM_PINS ? s->inputs[pin] : NULL;

@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 
+#include <glib.h>
+
 #include "hw/irq.h"
 #include "kemu/error.h"
 
@@ -31,5 +33,7 @@ Irq *i8259_get_irq(PICState *s, int isa_irq);
 int pic_read_irq(PICState *s);
 /* Level of the master's INT output (what LINT0 sees). */
 bool pic_get_output(PICState *s);
+/* HMP `info pic` lines for the pair, in QEMU 7.2's format (slave "pic1" first, as QEMU). */
+void i8259_dump(PICState *s, GString *out);
 
 #endif

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "hw/irq.h"
 #include "kemu/error.h"
 
@@ -31,5 +33,7 @@ Irq *ioapic_get_irq(IOAPICState *s, int pin);
 /* A local APIC accepted the EOI of a level-triggered `vector`: clear Remote IRR of the
  * entries with that vector and deliver again those whose line is still asserted. */
 void ioapic_eoi_broadcast(IOAPICState *s, int vector);
+/* HMP `info pic` lines for the I/O APIC, in QEMU 7.2's format. */
+void ioapic_dump(IOAPICState *s, GString *out);
 
 #endif

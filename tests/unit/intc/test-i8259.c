@@ -298,6 +298,31 @@ static void test_elcr_level_and_spurious(void)
     outb(0x4d1, 0);
 }
 
+/* `info pic` lines; the expected text is QEMU 7.2's for the same programming. */
+static void test_dump(void)
+{
+    full_reset();
+    outb(0x20, 0x11);
+    outb(0x21, 0x08);
+    outb(0x21, 0x04);
+    outb(0x21, 0x13);                          /* SFNM, AEOI */
+    outb(0x21, 0xb8);
+    outb(0x20, 0x0b);
+    outb(0x20, 0xc4);                          /* IR4 lowest: IR5 highest */
+    outb(0x4d0, 0x20);
+    outb(0xa0, 0x11);
+    outb(0xa1, 0x00);
+    outb(0xa1, 0x02);
+    outb(0xa1, 0x01);
+    GString *out = g_string_new(NULL);
+    i8259_dump(pic, out);
+    g_assert_cmpstr(out->str, ==,
+                    "pic1: irr=00 imr=00 isr=00 hprio=0 irq_base=00 rr_sel=0 elcr=00 fnm=0\n"
+                    "pic0: irr=00 imr=b8 isr=00 hprio=5 irq_base=08 rr_sel=1 elcr=20 fnm=1\n");
+    g_string_free(out, true);
+    outb(0x4d0, 0);
+}
+
 static void test_vmstate(void)
 {
     full_reset();
@@ -334,6 +359,7 @@ int main(int argc, char **argv)
     g_test_add_func("/i8259/special-mask-mode", test_special_mask_mode);
     g_test_add_func("/i8259/poll", test_poll);
     g_test_add_func("/i8259/elcr-level-spurious", test_elcr_level_and_spurious);
+    g_test_add_func("/i8259/dump", test_dump);
     g_test_add_func("/i8259/vmstate", test_vmstate);
     return g_test_run();
 }

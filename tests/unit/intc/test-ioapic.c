@@ -176,6 +176,48 @@ static void test_level_remote_irr(void)
     pin(10, 0);
 }
 
+/* `info pic` lines; the expected text is QEMU 7.2's for the same register state. */
+static void test_dump(void)
+{
+    reset();
+    for (int p = 0; p < 8; p++) {
+        reg_write(0x11 + 2 * p, (uint32_t)(p * 17) << 24);
+        reg_write(0x10 + 2 * p, (0x20 + p) | p << 8 | (p & 1) << 11 | (p & 2) << 12 |
+                                (p & 4) << 13 | ((p >> 1) & 1) << 16);
+    }
+    reg_write(0x10 + 2 * 9, 0x29 | 1 << 15);
+    writel(IOREGSEL, 0x13);
+    GString *out = g_string_new(NULL);
+    ioapic_dump(ioapic, out);
+    const char *want =
+        "ioapic0: ver=0x20 id=0x00 sel=0x13 (redir[1])\n"
+        "  pin 0  0x0000000000000020 dest=0 vec=32  active-hi edge         fixed  physical\n"
+        "  pin 1  0x1100000000000921 dest=11 vec=33  active-hi edge         lowest logical\n"
+        "  pin 2  0x2200000000012222 dest=2 vec=34  active-lo edge  masked SMI    physical\n"
+        "  pin 3  0x3300000000012b23 dest=33 vec=35  active-lo edge  masked ...    logical\n"
+        "  pin 4  0x4400000000008424 dest=4 vec=36  active-hi level        NMI    physical\n"
+        "  pin 5  0x5500000000008d25 dest=55 vec=37  active-hi level        INIT   logical\n"
+        "  pin 6  0x660000000001a626 dest=6 vec=38  active-lo level masked ...    physical\n"
+        "  pin 7  0x770000000001af27 dest=77 vec=39  active-lo level masked extINT logical\n"
+        "  pin 8  0x0000000000010000 dest=0 vec=0   active-hi edge  masked fixed  physical\n"
+        "  pin 9  0x0000000000008029 dest=0 vec=41  active-hi level        fixed  physical\n"
+        "  pin 10 0x0000000000010000 dest=0 vec=0   active-hi edge  masked fixed  physical\n";
+    g_assert_true(g_str_has_prefix(out->str, want));
+    g_assert_true(g_str_has_suffix(out->str,
+        "  pin 23 0x0000000000010000 dest=0 vec=0   active-hi edge  masked fixed  physical\n"
+        "  IRR      (none)\n"
+        "  Remote IRR (none)\n"));
+    /* A level pin held by Remote IRR, as QEMU shows it. */
+    reset();
+    set_entry(4, 0x8044);
+    pin(4, 1);
+    g_string_truncate(out, 0);
+    ioapic_dump(ioapic, out);
+    g_assert_true(g_str_has_suffix(out->str, "  IRR      4  \n  Remote IRR 4  \n"));
+    pin(4, 0);
+    g_string_free(out, true);
+}
+
 static void test_vmstate(void)
 {
     reset();
@@ -205,6 +247,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ioapic/edge-message", test_edge_message);
     g_test_add_func("/ioapic/masked", test_masked);
     g_test_add_func("/ioapic/level-remote-irr", test_level_remote_irr);
+    g_test_add_func("/ioapic/dump", test_dump);
     g_test_add_func("/ioapic/vmstate", test_vmstate);
     return g_test_run();
 }
