@@ -682,13 +682,40 @@ static int qcow2_write_zero_buf(BlockDriverState *bs, int64_t offset, int64_t by
     return ret;
 }
 
+/* Does the guest cluster containing offset read as zeroes already? */
+static bool qcow2_cluster_reads_zero(BlockDriverState *bs, int64_t offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t n = 1;
+    uint64_t host;
+    Qcow2ClusterType type;
+    if (qcow2_get_host_offset(bs, qcow2_start_of_cluster(s, offset), &n, &host, &type) < 0) {
+        return false;
+    }
+    return type == QCOW2_CLUSTER_ZERO_PLAIN || type == QCOW2_CLUSTER_ZERO_ALLOC ||
+           (type == QCOW2_CLUSTER_UNALLOCATED && !bs->backing_file[0]);
+}
+
 int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags)
 {
     BDRVQcow2State *s = bs->opaque;
-    if (s->qcow_version < 3) {
+    /* v2 has no zero flag: without a backing file unallocated clusters read as zero,
+     * so whole clusters are deallocated; with one, zero data must be written. */
+    bool v2_dealloc = s->qcow_version < 3 && !bs->backing_file[0];
+    if (s->qcow_version < 3 && !v2_dealloc) {
         return -ENOTSUP;
     }
     int64_t end = offset + bytes;
+    /* A partial cluster that already reads as zero is zeroed as a whole (as QEMU
+     * does), so no data cluster gets allocated for it. */
+    if (qcow2_offset_into_cluster(s, offset) && qcow2_cluster_reads_zero(bs, offset)) {
+        offset = qcow2_start_of_cluster(s, offset);
+    }
+    if (qcow2_offset_into_cluster(s, end) && end < bs->total_size &&
+        qcow2_cluster_reads_zero(bs, end)) {
+        end = MIN(qcow2_align_up(end, s->cluster_size), bs->total_size);
+    }
+    bytes = end - offset;
     int64_t cstart = qcow2_align_up(offset, s->cluster_size);
     /* The last guest cluster may be partial: covering up to the disk end is whole. */
     int64_t cend = end == bs->total_size ? qcow2_align_up(end, s->cluster_size)
@@ -698,7 +725,9 @@ int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, i
     }
     int ret = qcow2_write_zero_buf(bs, offset, cstart - offset);
     if (ret == 0) {
-        ret = qcow2_zero_or_discard(bs, cstart, cend - cstart, true, flags & BDRV_REQ_MAY_UNMAP);
+        ret = v2_dealloc ? qcow2_zero_or_discard(bs, cstart, cend - cstart, false, true)
+                         : qcow2_zero_or_discard(bs, cstart, cend - cstart, true,
+                                                 flags & BDRV_REQ_MAY_UNMAP);
     }
     if (ret == 0 && cend < end) {
         ret = qcow2_write_zero_buf(bs, cend, end - cend);

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import run
 
-SLOT = 128 * 1024
+SLOT = 64 * 1024
 SIZE = 2 * 1024 * 1024 * 1024
 
 
@@ -31,7 +31,7 @@ def test_kill9_during_allocating_writes(kemu_img, kemu_io, qemu_img, qemu_io, tm
     for iteration in range(11):
         planned = {}
         cmds = []
-        for i in range(1000):
+        for i in range(1500):
             if not slots:
                 break
             slot = slots.pop()
@@ -49,7 +49,7 @@ def test_kill9_during_allocating_writes(kemu_img, kemu_io, qemu_img, qemu_io, tm
         with open(script) as fin, open(out_path, 'w') as fout:
             p = subprocess.Popen([kemu_io, img], stdin=fin, stdout=fout,
                                  stderr=subprocess.DEVNULL)
-            time.sleep(rnd.uniform(0.02, 0.4))
+            time.sleep(rnd.uniform(0.01, 0.15))
             os.kill(p.pid, signal.SIGKILL)
             p.wait(timeout=60)
         out = out_path.read_text()

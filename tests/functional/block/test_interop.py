@@ -176,15 +176,19 @@ KEMU_IO_SCRIPTS = [
     ['write -P 1 100 1000', 'aio_write -P 2 64k 4k', 'aio_flush', 'aio_read -P 2 64k 4k',
      'aio_flush', 'read -P 0 0 100', 'read -l 10 -s 100 -P 1 0 1100', 'write -z -u 0 64k',
      'read -q -P 0 0 64k', 'read bogus 1', 'nosuchcommand', 'read 0'],
+    ['write -P 1 0 128k', 'discard 0 64k', 'write -z 64k 64k', 'write -z 1000 100',
+     'write -z 200k 100', 'write -z 130000 70000', 'map', 'alloc 0 256k', 'read -P 0 0 64k'],
 ]
 
 
 @pytest.mark.parametrize('script', range(len(KEMU_IO_SCRIPTS)))
-@pytest.mark.parametrize('fmt', ['qcow2', 'raw'])
+@pytest.mark.parametrize('fmt', ['qcow2', 'qcow2-v2', 'raw'])
 def test_kemu_io_output_matches_qemu_io(kemu_io, qemu_io, qemu_img, tmp_path, script, fmt):
     k_img, q_img = tmp_path / 'k.img', tmp_path / 'q.img'
+    opts = ['-o', 'compat=0.10'] if fmt == 'qcow2-v2' else []
+    fmt = fmt.split('-')[0]
     for img in (k_img, q_img):
-        run(qemu_img, 'create', '-q', '-f', fmt, img, '64M')
+        run(qemu_img, 'create', '-q', '-f', fmt, *opts, img, '64M')
     args = ['-f', fmt] + [a for c in KEMU_IO_SCRIPTS[script] for a in ('-c', c)]
     k = run(kemu_io, *args, k_img)
     q = run(qemu_io, *args, q_img)
