@@ -77,6 +77,9 @@ bool opts_del(Opts *opts, const char *key)
 
 static const OptsPair *opts_find(const Opts *opts, const char *key)
 {
+    if (!opts) {
+        return NULL; /* an absent option string has no keys */
+    }
     for (guint i = opts->pairs->len; i-- > 0;) {
         const OptsPair *p = g_ptr_array_index(opts->pairs, i);
         if (!strcmp(p->key, key)) {
