@@ -1,17 +1,17 @@
 /*
  * BlockBackend (see include/block/block-backend.h): per-user settings on top of a
- * block node and the asynchronous request path.  Async requests run the
- * synchronous node code in a GThreadPool worker (aio=threads) and their
- * completion is posted as an idle GSource on the submitter's GMainContext, so
- * callbacks always run in the main loop, never in a worker.
+ * block node and the asynchronous request path.  Async requests either go
+ * straight to the kernel (aio=native/io_uring, when the format driver can map
+ * them without metadata work) or run the synchronous node code in the worker
+ * pool (block/thread-pool.c); either way callbacks run in the submitter's
+ * GMainContext, never in a worker.
  */
 #include "block/block-backend.h"
 #include "block/block_int.h"
+#include "block/thread-pool.h"
 
 #include <errno.h>
 #include <string.h>
-
-#define BLK_POOL_MAX_THREADS 64
 
 struct BlockBackend {
     BlockDriverState *bs;
@@ -20,6 +20,7 @@ struct BlockBackend {
     BlockdevOnError on_write_error;
     BlockdevDetectZeroes detect_zeroes;
     gint in_flight;
+    gint native_in_flight;      /* of in_flight: on the kernel AIO fast path */
 };
 
 typedef enum BlkRequestType {
@@ -39,8 +40,6 @@ typedef struct BlkRequest {
     int flags;
     BlockCompletionFunc *cb;
     void *opaque;
-    GMainContext *ctx;
-    int ret;
 } BlkRequest;
 
 int bdrv_parse_cache_mode(const char *mode, int *flags, bool *writethrough)
@@ -186,8 +185,22 @@ static int blk_check_request(BlockBackend *blk, int64_t offset, int64_t bytes)
     return 0;
 }
 
+/*
+ * Synchronous calls made outside the worker pool first wait for the backend's
+ * fast-path requests: a format driver keeps what those map pinned until their
+ * completion runs in this thread (BlockDriver.aio_map), so a call here that
+ * frees or waits for metadata would otherwise wait for itself.
+ */
+static void blk_sync_enter(BlockBackend *blk)
+{
+    if (!thread_pool_in_worker() && g_atomic_int_get(&blk->native_in_flight) > 0) {
+        blk_drain(blk);
+    }
+}
+
 int blk_preadv(BlockBackend *blk, int64_t offset, int64_t bytes, IOVector *qiov, int flags)
 {
+    blk_sync_enter(blk);
     int ret = blk_check_request(blk, offset, bytes);
     if (ret < 0) {
         return ret;
@@ -205,6 +218,7 @@ static int blk_after_write(BlockBackend *blk, int ret)
 
 int blk_pwritev(BlockBackend *blk, int64_t offset, int64_t bytes, IOVector *qiov, int flags)
 {
+    blk_sync_enter(blk);
     int ret = blk_check_request(blk, offset, bytes);
     if (ret < 0) {
         return ret;
@@ -247,6 +261,7 @@ int blk_pwrite(BlockBackend *blk, int64_t offset, int64_t bytes, const void *buf
 
 int blk_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flags)
 {
+    blk_sync_enter(blk);
     int ret = blk_check_request(blk, offset, bytes);
     if (ret < 0) {
         return ret;
@@ -259,6 +274,7 @@ int blk_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flag
 
 int blk_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes)
 {
+    blk_sync_enter(blk);
     int ret = blk_check_request(blk, offset, bytes);
     if (ret < 0) {
         return ret;
@@ -271,90 +287,89 @@ int blk_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes)
 
 int blk_flush(BlockBackend *blk)
 {
+    blk_sync_enter(blk);
     return bdrv_flush(blk->bs);
 }
 
 int blk_truncate(BlockBackend *blk, int64_t offset, bool exact, PreallocMode prealloc,
                  Error **errp)
 {
+    blk_sync_enter(blk);
     return bdrv_truncate(blk->bs, offset, exact, prealloc, errp);
 }
 
 /* ---- asynchronous path ---- */
 
-static GThreadPool *blk_pool;
-
-static gboolean blk_request_complete(gpointer data)
+static void blk_request_complete(void *opaque, int ret)
 {
-    BlkRequest *req = data;
+    BlkRequest *req = opaque;
     BlockBackend *blk = req->blk;
-    req->cb(req->opaque, req->ret);
-    g_main_context_unref(req->ctx);
+    BlockCompletionFunc *cb = req->cb;
+    void *cb_opaque = req->opaque;
     g_free(req);
+    /* Counted out before the callback, which may drain the backend. */
     g_atomic_int_dec_and_test(&blk->in_flight);
-    return G_SOURCE_REMOVE;
+    cb(cb_opaque, ret);
 }
 
-static void blk_worker(gpointer data, gpointer user_data)
+static int blk_worker(void *arg)
 {
-    BlkRequest *req = data;
+    BlkRequest *req = arg;
     BlockBackend *blk = req->blk;
     switch (req->type) {
     case BLK_REQ_READ:
-        req->ret = blk_preadv(blk, req->offset, req->bytes, req->qiov, req->flags);
-        break;
+        return blk_preadv(blk, req->offset, req->bytes, req->qiov, req->flags);
     case BLK_REQ_WRITE:
-        req->ret = blk_pwritev(blk, req->offset, req->bytes, req->qiov, req->flags);
-        break;
+        return blk_pwritev(blk, req->offset, req->bytes, req->qiov, req->flags);
     case BLK_REQ_WRITE_ZEROES:
-        req->ret = blk_pwrite_zeroes(blk, req->offset, req->bytes, req->flags);
-        break;
+        return blk_pwrite_zeroes(blk, req->offset, req->bytes, req->flags);
     case BLK_REQ_DISCARD:
-        req->ret = blk_pdiscard(blk, req->offset, req->bytes);
-        break;
+        return blk_pdiscard(blk, req->offset, req->bytes);
     case BLK_REQ_FLUSH:
-        req->ret = blk_flush(blk);
-        break;
+        return blk_flush(blk);
     }
-    GSource *src = g_idle_source_new();
-    g_source_set_priority(src, G_PRIORITY_DEFAULT);
-    g_source_set_callback(src, blk_request_complete, req, NULL);
-    g_source_attach(src, req->ctx);
-    g_source_unref(src);
-}
-
-static gpointer blk_pool_create(gpointer unused)
-{
-    blk_pool = g_thread_pool_new(blk_worker, NULL, BLK_POOL_MAX_THREADS, false, NULL);
-    return NULL;
+    return -EINVAL;
 }
 
 static void blk_native_complete(void *opaque, int ret)
 {
     BlkRequest *req = opaque;
     BlockBackend *blk = req->blk;
-    req->cb(req->opaque, ret);
+    BlockCompletionFunc *cb = req->cb;
+    void *cb_opaque = req->opaque;
     g_free(req);
+    if (blk->bs->drv->aio_unmap) {
+        blk->bs->drv->aio_unmap(blk->bs);
+    }
+    /* Counted out before the callback, which may drain the backend. */
+    g_atomic_int_dec_and_test(&blk->native_in_flight);
     g_atomic_int_dec_and_test(&blk->in_flight);
+    cb(cb_opaque, ret);
 }
 
-/* aio=native/io_uring: plain reads/writes of a raw image go straight to the kernel. */
+/*
+ * aio=native/io_uring: plain reads and in-place writes go straight to the kernel
+ * when the format driver can map them onto the file without metadata work
+ * (every request of a raw image; allocated clusters of a qcow2 image).
+ */
 static bool blk_try_native(BlockBackend *blk, BlkRequestType type, int64_t offset,
                            IOVector *qiov, int flags, BlockCompletionFunc *cb, void *opaque)
 {
     BlockDriverState *bs = blk->bs;
     bool is_write = type == BLK_REQ_WRITE;
-    if ((type != BLK_REQ_READ && !is_write) || flags || !bs->file ||
-        !(bs->file->open_flags & (BDRV_O_NATIVE_AIO | BDRV_O_IO_URING)) ||
-        bs->drv != &bdrv_raw) {
+    if ((type != BLK_REQ_READ && !is_write) || flags || !bs->file || !bs->drv->aio_map ||
+        !(bs->file->open_flags & (BDRV_O_NATIVE_AIO | BDRV_O_IO_URING))) {
         return false;
     }
     if (is_write && (bs->read_only || !blk->enable_write_cache ||
-                     blk->detect_zeroes != BLOCKDEV_DETECT_ZEROES_OFF ||
-                     (bs->probed && offset < BDRV_SECTOR_SIZE))) {
+                     blk->detect_zeroes != BLOCKDEV_DETECT_ZEROES_OFF)) {
         return false;
     }
-    if (blk_check_request(blk, offset, qiov->size) < 0 || qiov->size == 0) {
+    if (qiov->size == 0 || blk_check_request(blk, offset, qiov->size) < 0) {
+        return false;
+    }
+    int64_t host;
+    if (!bs->drv->aio_map(bs, is_write, offset, qiov->size, &host)) {
         return false;
     }
     BlkRequest *req = g_new0(BlkRequest, 1);
@@ -362,8 +377,13 @@ static bool blk_try_native(BlockBackend *blk, BlkRequestType type, int64_t offse
     req->cb = cb;
     req->opaque = opaque;
     g_atomic_int_inc(&blk->in_flight);
-    if (!file_aio_submit(bs->file, is_write, offset, qiov, blk_native_complete, req)) {
+    g_atomic_int_inc(&blk->native_in_flight);
+    if (!file_aio_submit(bs->file, is_write, host, qiov, blk_native_complete, req)) {
+        g_atomic_int_dec_and_test(&blk->native_in_flight);
         g_atomic_int_dec_and_test(&blk->in_flight);
+        if (bs->drv->aio_unmap) {
+            bs->drv->aio_unmap(bs);
+        }
         g_free(req);
         return false;
     }
@@ -376,8 +396,6 @@ static void blk_submit(BlockBackend *blk, BlkRequestType type, int64_t offset, i
     if (qiov && blk_try_native(blk, type, offset, qiov, flags, cb, opaque)) {
         return;
     }
-    static GOnce once = G_ONCE_INIT;
-    g_once(&once, blk_pool_create, NULL);
     BlkRequest *req = g_new0(BlkRequest, 1);
     req->blk = blk;
     req->type = type;
@@ -387,9 +405,8 @@ static void blk_submit(BlockBackend *blk, BlkRequestType type, int64_t offset, i
     req->flags = flags;
     req->cb = cb;
     req->opaque = opaque;
-    req->ctx = g_main_context_ref_thread_default();
     g_atomic_int_inc(&blk->in_flight);
-    g_thread_pool_push(blk_pool, req, NULL);
+    thread_pool_submit(blk_worker, req, blk_request_complete, req);
 }
 
 void blk_aio_preadv(BlockBackend *blk, int64_t offset, IOVector *qiov, int flags,

@@ -1,7 +1,8 @@
 /*
  * aio=io_uring: Linux io_uring (liburing) for the file protocol driver.  Same
  * contract as linux-aio.c: submissions from the calling thread, completions
- * signalled on an eventfd watched by a GSource of the submitter's GMainContext.
+ * signalled on an eventfd registered with the ring and watched in the
+ * submitter's GMainContext (block/kernel-aio.c).
  */
 #include "block/block_int.h"
 #include "config-host.h"
@@ -11,69 +12,57 @@
 #include <unistd.h>
 
 #include "block/io-uring.h"
+#include "block/kernel-aio.h"
 
 #ifdef CONFIG_LINUX_IO_URING
-#include <glib-unix.h>
 #include <liburing.h>
-#include <sys/eventfd.h>
 
 #define LURING_ENTRIES 128
 
 typedef struct LuringRequest {
-    struct iovec *iov;
-    int niov;
-    int64_t bytes;
-    bool is_write;
-    LuringCompletionFunc *cb;
-    void *opaque;
+    KaioRequest kreq;
 } LuringRequest;
 
 struct LuringState {
     struct io_uring ring;
-    int efd;
-    GSource *source;
-    GMainContext *main_ctx;
-    int in_flight;
+    KaioSource src;
+    int in_flight;              /* queued or with the kernel */
+    int unsubmitted;            /* prepared sqes not yet handed to the kernel */
 };
 
-static gboolean luring_dispatch(gint fd, GIOCondition cond, gpointer data)
+static void luring_reap(void *data)
 {
     LuringState *s = data;
-    uint64_t val;
-    if (read(s->efd, &val, sizeof(val)) != sizeof(val)) {
-        return G_SOURCE_CONTINUE;
-    }
     struct io_uring_cqe *cqe;
     while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
         LuringRequest *req = io_uring_cqe_get_data(cqe);
         int res = cqe->res;
         io_uring_cqe_seen(&s->ring, cqe);
-        int ret;
-        if (res < 0) {
-            ret = res;
-        } else if (res == req->bytes) {
-            ret = 0;
-        } else if (!req->is_write) {
-            /* Short read at end of file: the rest reads as zeroes. */
-            int64_t done = res;
-            for (int k = 0; k < req->niov; k++) {
-                if (done >= (int64_t)req->iov[k].iov_len) {
-                    done -= req->iov[k].iov_len;
-                    continue;
-                }
-                memset((uint8_t *)req->iov[k].iov_base + done, 0, req->iov[k].iov_len - done);
-                done = 0;
-            }
-            ret = 0;
-        } else {
-            ret = -ENOSPC;
-        }
         s->in_flight--;
-        req->cb(req->opaque, ret);
-        g_free(req->iov);
+        kaio_request_complete(&req->kreq, res);
         g_free(req);
     }
-    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * Hand the prepared sqes to the kernel.  io_uring_enter only fails on resource
+ * shortage here (the ring and its fds are ours); when requests are with the
+ * kernel the next completion retries, otherwise we wait briefly and retry, since
+ * an sqe in the ring cannot be withdrawn.
+ */
+static void luring_submit_pending(LuringState *s)
+{
+    while (s->unsubmitted > 0) {
+        int r = io_uring_submit(&s->ring);
+        if (r > 0) {
+            s->unsubmitted -= MIN(r, s->unsubmitted);
+            continue;
+        }
+        if (s->in_flight > s->unsubmitted) {
+            return;
+        }
+        g_usleep(100);
+    }
 }
 
 LuringState *luring_init(Error **errp)
@@ -85,12 +74,14 @@ LuringState *luring_init(Error **errp)
         g_free(s);
         return NULL;
     }
-    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->efd < 0 || io_uring_register_eventfd(&s->ring, s->efd) < 0) {
+    if (!kaio_source_init(&s->src, errp)) {
+        io_uring_queue_exit(&s->ring);
+        g_free(s);
+        return NULL;
+    }
+    if (io_uring_register_eventfd(&s->ring, event_notifier_get_fd(&s->src.notifier)) < 0) {
         error_setg(errp, "failed to register the io_uring eventfd");
-        if (s->efd >= 0) {
-            close(s->efd);
-        }
+        kaio_source_cleanup(&s->src, &s->in_flight);
         io_uring_queue_exit(&s->ring);
         g_free(s);
         return NULL;
@@ -103,59 +94,33 @@ void luring_cleanup(LuringState *s)
     if (!s) {
         return;
     }
-    while (s->in_flight > 0 && s->main_ctx) {
-        g_main_context_iteration(s->main_ctx, TRUE);
-    }
-    if (s->source) {
-        g_source_destroy(s->source);
-        g_source_unref(s->source);
-        g_main_context_unref(s->main_ctx);
-    }
+    luring_submit_pending(s);
+    kaio_source_cleanup(&s->src, &s->in_flight);
     io_uring_queue_exit(&s->ring);
-    close(s->efd);
     g_free(s);
 }
 
 bool luring_submit(LuringState *s, int fd, bool is_write, int64_t offset, IOVector *qiov,
                    LuringCompletionFunc *cb, void *opaque)
 {
-    GMainContext *ctx = g_main_context_ref_thread_default();
-    if (!s->source) {
-        s->main_ctx = ctx;
-        s->source = g_unix_fd_source_new(s->efd, G_IO_IN);
-        g_source_set_callback(s->source, (GSourceFunc)(void (*)(void))luring_dispatch, s, NULL);
-        g_source_attach(s->source, ctx);
-    } else {
-        bool same = ctx == s->main_ctx;
-        g_main_context_unref(ctx);
-        if (!same) {
-            return false;
-        }
+    if (!kaio_source_bind(&s->src, luring_reap, s)) {
+        return false;
     }
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
     if (!sqe) {
         return false;
     }
     LuringRequest *req = g_new0(LuringRequest, 1);
-    req->iov = g_memdup2(qiov->iov, sizeof(struct iovec) * qiov->niov);
-    req->niov = qiov->niov;
-    req->bytes = qiov->size;
-    req->is_write = is_write;
-    req->cb = cb;
-    req->opaque = opaque;
+    kaio_request_init(&req->kreq, is_write, qiov, cb, opaque);
     if (is_write) {
-        io_uring_prep_writev(sqe, fd, req->iov, req->niov, offset);
+        io_uring_prep_writev(sqe, fd, req->kreq.iov, req->kreq.niov, offset);
     } else {
-        io_uring_prep_readv(sqe, fd, req->iov, req->niov, offset);
+        io_uring_prep_readv(sqe, fd, req->kreq.iov, req->kreq.niov, offset);
     }
     io_uring_sqe_set_data(sqe, req);
-    if (io_uring_submit(&s->ring) < 1) {
-        /* The sqe stays queued only if submit failed outright; treat as not taken. */
-        g_free(req->iov);
-        g_free(req);
-        return false;
-    }
+    s->unsubmitted++;
     s->in_flight++;
+    luring_submit_pending(s);
     return true;
 }
 

@@ -1,10 +1,14 @@
 /*
- * aio=native: Linux kernel AIO (libaio, io_submit/io_getevents) for O_DIRECT
- * files.  Requests are submitted from the calling thread; the kernel signals
- * completion on an eventfd watched by a GSource in the submitter's
- * GMainContext, so callbacks run in the main loop like every other block
- * completion.  Requests the kernel path cannot take (unaligned, queue full)
- * report false and go through the worker pool instead.
+ * aio=native: Linux kernel AIO (libaio: io_setup/io_submit) for O_DIRECT files.
+ * Requests are submitted from the calling thread; the kernel signals completion
+ * on an eventfd watched in the submitter's GMainContext (block/kernel-aio.c), so
+ * callbacks run in the main loop like every other block completion.
+ * Completions are read straight from the completion ring the kernel maps into
+ * the process (the io_context_t handle points at it; layout and magic as in
+ * Linux's fs/aio.c "struct aio_ring"), which saves an io_getevents call per
+ * batch; io_getevents is the fallback for a ring this code does not know.
+ * Requests the kernel path cannot take (queue full) report false and go
+ * through the worker pool instead.
  */
 #include "block/block_int.h"
 #include "config-host.h"
@@ -13,96 +17,88 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/kernel-aio.h"
 #include "block/linux-aio.h"
 
 #ifdef CONFIG_LINUX_AIO
 #include <libaio.h>
-#include <sys/eventfd.h>
-#include <glib-unix.h>
 
 #define LAIO_MAX_EVENTS 256
+#define LAIO_RING_MAGIC 0xa10a10a1u
+
+/* The kernel's completion ring header (ABI shared with user space). */
+typedef struct LaioRing {
+    unsigned id;
+    unsigned nr;                /* io_events in the ring */
+    unsigned head;              /* advanced by whoever consumes */
+    unsigned tail;              /* advanced by the kernel */
+    unsigned magic;
+    unsigned compat_features;
+    unsigned incompat_features;
+    unsigned header_length;
+    struct io_event io_events[];
+} LaioRing;
 
 typedef struct LaioRequest {
     struct iocb iocb;
-    struct iovec *iov;
-    int niov;
-    int64_t bytes;
-    bool is_write;
-    LaioCompletionFunc *cb;
-    void *opaque;
+    KaioRequest kreq;
 } LaioRequest;
 
 struct LinuxAioState {
     io_context_t ctx;
-    int efd;
-    GSource *source;
-    GMainContext *main_ctx;
+    KaioSource src;
     int in_flight;
 };
 
-static gboolean laio_dispatch(gpointer data)
+/* Take up to `max` completions off the ring. */
+static int laio_reap_events(LinuxAioState *s, struct io_event *ev, int max)
 {
-    LinuxAioState *s = data;
-    uint64_t val;
-    if (read(s->efd, &val, sizeof(val)) != sizeof(val)) {
-        return G_SOURCE_CONTINUE;
+    LaioRing *ring = (LaioRing *)s->ctx;
+    if (ring->magic != LAIO_RING_MAGIC || ring->incompat_features != 0 || ring->nr == 0) {
+        struct timespec zero = { 0, 0 };
+        int n = io_getevents(s->ctx, 0, max, ev, &zero);
+        return n < 0 ? 0 : n;
     }
-    struct io_event events[LAIO_MAX_EVENTS];
-    struct timespec zero = { 0, 0 };
-    int n;
-    while ((n = io_getevents(s->ctx, 0, LAIO_MAX_EVENTS, events, &zero)) > 0) {
-        for (int i = 0; i < n; i++) {
-            LaioRequest *req = events[i].data;
-            long res = (long)events[i].res;
-            int ret;
-            if (res < 0) {
-                ret = (int)res;
-            } else if (res == req->bytes) {
-                ret = 0;
-            } else if (!req->is_write) {
-                /* Short read at the end of the file: the rest reads as zeroes. */
-                int64_t done = res;
-                struct iovec *iov = req->iov;
-                int niov = req->niov;
-                for (int k = 0; k < niov; k++) {
-                    if (done >= (int64_t)iov[k].iov_len) {
-                        done -= iov[k].iov_len;
-                        continue;
-                    }
-                    memset((uint8_t *)iov[k].iov_base + done, 0, iov[k].iov_len - done);
-                    done = 0;
-                }
-                ret = 0;
-            } else {
-                ret = -ENOSPC;
-            }
-            s->in_flight--;
-            req->cb(req->opaque, ret);
-            g_free(req->iov);
-            g_free(req);
+    unsigned head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+    unsigned tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+    int n = 0;
+    while (head != tail && n < max) {
+        if (head >= ring->nr) {
+            head %= ring->nr;
+            continue;
         }
+        ev[n++] = ring->io_events[head];
+        head = (head + 1) % ring->nr;
     }
-    return G_SOURCE_CONTINUE;
+    __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+    return n;
 }
 
-static gboolean laio_source_cb(gint fd, GIOCondition cond, gpointer data)
+/* One completion at a time: a callback may drain, and the nested reap must
+ * find the rest on the ring. */
+static void laio_reap(void *data)
 {
-    return laio_dispatch(data);
+    LinuxAioState *s = data;
+    struct io_event ev;
+    while (laio_reap_events(s, &ev, 1) > 0) {
+        LaioRequest *req = ev.data;
+        s->in_flight--;
+        kaio_request_complete(&req->kreq, (long)ev.res);
+        g_free(req);
+    }
 }
 
 LinuxAioState *laio_init(Error **errp)
 {
     LinuxAioState *s = g_new0(LinuxAioState, 1);
-    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->efd < 0) {
-        error_setg_errno(errp, errno, "Failed to create eventfd for linux-aio");
+    if (!kaio_source_init(&s->src, errp)) {
         g_free(s);
         return NULL;
     }
     int r = io_setup(LAIO_MAX_EVENTS, &s->ctx);
     if (r < 0) {
         error_setg_errno(errp, -r, "Failed to create linux AIO context");
-        close(s->efd);
+        kaio_source_cleanup(&s->src, &s->in_flight);
         g_free(s);
         return NULL;
     }
@@ -114,52 +110,29 @@ void laio_cleanup(LinuxAioState *s)
     if (!s) {
         return;
     }
-    while (s->in_flight > 0 && s->main_ctx) {
-        g_main_context_iteration(s->main_ctx, TRUE);
-    }
-    if (s->source) {
-        g_source_destroy(s->source);
-        g_source_unref(s->source);
-        g_main_context_unref(s->main_ctx);
-    }
+    kaio_source_cleanup(&s->src, &s->in_flight);
     io_destroy(s->ctx);
-    close(s->efd);
     g_free(s);
 }
 
 bool laio_submit(LinuxAioState *s, int fd, bool is_write, int64_t offset, IOVector *qiov,
                  LaioCompletionFunc *cb, void *opaque)
 {
-    GMainContext *ctx = g_main_context_ref_thread_default();
-    if (!s->source) {
-        s->main_ctx = ctx;
-        s->source = g_unix_fd_source_new(s->efd, G_IO_IN);
-        g_source_set_callback(s->source, (GSourceFunc)(void (*)(void))laio_source_cb, s, NULL);
-        g_source_attach(s->source, ctx);
-    } else if (ctx != s->main_ctx) {
-        /* Completions are tied to one context: others use the worker pool. */
-        g_main_context_unref(ctx);
+    if (s->in_flight >= LAIO_MAX_EVENTS || !kaio_source_bind(&s->src, laio_reap, s)) {
         return false;
-    } else {
-        g_main_context_unref(ctx);
     }
     LaioRequest *req = g_new0(LaioRequest, 1);
-    req->iov = g_memdup2(qiov->iov, sizeof(struct iovec) * qiov->niov);
-    req->niov = qiov->niov;
-    req->bytes = qiov->size;
-    req->is_write = is_write;
-    req->cb = cb;
-    req->opaque = opaque;
+    kaio_request_init(&req->kreq, is_write, qiov, cb, opaque);
     if (is_write) {
-        io_prep_pwritev(&req->iocb, fd, req->iov, qiov->niov, offset);
+        io_prep_pwritev(&req->iocb, fd, req->kreq.iov, req->kreq.niov, offset);
     } else {
-        io_prep_preadv(&req->iocb, fd, req->iov, qiov->niov, offset);
+        io_prep_preadv(&req->iocb, fd, req->kreq.iov, req->kreq.niov, offset);
     }
-    io_set_eventfd(&req->iocb, s->efd);
+    io_set_eventfd(&req->iocb, event_notifier_get_fd(&s->src.notifier));
     req->iocb.data = req;
     struct iocb *iocbs[1] = { &req->iocb };
     if (io_submit(s->ctx, 1, iocbs) != 1) {
-        g_free(req->iov);
+        g_free(req->kreq.iov);
         g_free(req);
         return false;
     }

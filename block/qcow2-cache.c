@@ -165,6 +165,17 @@ int qcow2_cache_get(BlockDriverState *bs, Qcow2Cache *c, uint64_t offset, void *
     return 0;
 }
 
+void *qcow2_cache_lookup(Qcow2Cache *c, uint64_t offset)
+{
+    for (int i = 0; i < c->size; i++) {
+        if (c->entries[i].offset == offset) {
+            c->entries[i].lru = ++c->lru_counter;
+            return c->entries[i].table;
+        }
+    }
+    return NULL;
+}
+
 static int qcow2_cache_find(Qcow2Cache *c, void *table)
 {
     for (int i = 0; i < c->size; i++) {

@@ -291,6 +291,46 @@ int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, I
     return 0;
 }
 
+bool qcow2_map_cached(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
+                      int64_t *host)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l1_index = qcow2_l1_index(s, offset);
+    if (l1_index >= s->l1_size) {
+        return false;
+    }
+    uint64_t l1e = s->l1_table[l1_index];
+    uint64_t l2_offset = l1e & L1E_OFFSET_MASK;
+    if (!l2_offset || (l2_offset & (s->cluster_size - 1)) ||
+        l2_offset < (uint64_t)s->cluster_size || (is_write && !(l1e & QCOW_OFLAG_COPIED))) {
+        return false;
+    }
+    const void *table = qcow2_cache_lookup(s->l2_cache, l2_offset);
+    if (!table) {
+        return false;
+    }
+    int l2_index = qcow2_l2_index(s, offset);
+    int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
+    int64_t nclusters = qcow2_size_to_clusters(s, in_cluster + bytes);
+    if (nclusters > s->l2_size - l2_index) {
+        return false;       /* crosses into the next L2 table */
+    }
+    uint64_t start = l2_get(table, l2_index) & L2E_OFFSET_MASK;
+    if (!start || (start & (s->cluster_size - 1))) {
+        return false;
+    }
+    for (int64_t i = 0; i < nclusters; i++) {
+        uint64_t e = l2_get(table, l2_index + i);
+        if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
+            (is_write && !(e & QCOW_OFLAG_COPIED)) ||
+            (e & L2E_OFFSET_MASK) != start + ((uint64_t)i << s->cluster_bits)) {
+            return false;
+        }
+    }
+    *host = (int64_t)(start + in_cluster);
+    return true;
+}
+
 int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -97,33 +97,41 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
-int qcow2_check_overlap(BlockDriverState *bs, int64_t offset, int64_t size, bool data)
+const char *qcow2_overlap_what(BDRVQcow2State *s, int64_t offset, int64_t size, bool data)
 {
-    BDRVQcow2State *s = bs->opaque;
-    const char *what = NULL;
     if (ranges_overlap(offset, size, 0, s->cluster_size)) {
-        what = "qcow2_header";
-    } else if (data && ranges_overlap(offset, size, s->l1_table_offset,
-                                      (uint64_t)s->l1_size * 8)) {
-        what = "active L1 table";
-    } else if (ranges_overlap(offset, size, s->refcount_table_offset,
-                              (uint64_t)s->refcount_table_size * 8)) {
-        what = "refcount table";
-    } else if (ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
-        what = "snapshot table";
-    } else if (data && qcow2_cache_contains_range(s->l2_cache, offset, size)) {
-        what = "active L2 table";
-    } else if (qcow2_cache_contains_range(s->refcount_cache, offset, size)) {
-        what = "refcount block";
-    } else if (data) {
+        return "qcow2_header";
+    }
+    if (data && ranges_overlap(offset, size, s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
+        return "active L1 table";
+    }
+    if (ranges_overlap(offset, size, s->refcount_table_offset,
+                       (uint64_t)s->refcount_table_size * 8)) {
+        return "refcount table";
+    }
+    if (ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
+        return "snapshot table";
+    }
+    if (data && qcow2_cache_contains_range(s->l2_cache, offset, size)) {
+        return "active L2 table";
+    }
+    if (qcow2_cache_contains_range(s->refcount_cache, offset, size)) {
+        return "refcount block";
+    }
+    if (data) {
         for (uint32_t i = 0; i < s->nb_snapshots; i++) {
             if (ranges_overlap(offset, size, s->snapshots[i].l1_table_offset,
                                (uint64_t)s->snapshots[i].l1_size * 8)) {
-                what = "inactive L1 table";
-                break;
+                return "inactive L1 table";
             }
         }
     }
+    return NULL;
+}
+
+int qcow2_check_overlap(BlockDriverState *bs, int64_t offset, int64_t size, bool data)
+{
+    const char *what = qcow2_overlap_what(bs->opaque, offset, size, data);
     if (!what) {
         return 0;
     }
@@ -709,6 +717,36 @@ static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOV
     return ret;
 }
 
+/*
+ * Kernel AIO fast path: reads of allocated data clusters and in-place
+ * overwrites of unshared ones bypass the worker pool.  Only tries the metadata
+ * lock (the caller must not block) and only uses L2 tables already cached; the
+ * data lock is held shared until qcow2_aio_unmap, so nothing the request maps
+ * can be freed and reused under it (see qcow2_data_io_barrier).  An overwrite in
+ * place changes no metadata, so neither the dirty bit nor lazy refcounts are
+ * involved; a corrupt image takes the slow path, which refuses the write.
+ */
+static bool qcow2_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
+                          int64_t *host)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (!g_mutex_trylock(&s->lock)) {
+        return false;
+    }
+    bool ok = !(is_write && (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) &&
+              qcow2_map_cached(bs, is_write, offset, bytes, host) &&
+              !(is_write && qcow2_overlap_what(s, *host, bytes, true)) &&
+              g_rw_lock_reader_trylock(&s->data_lock);
+    g_mutex_unlock(&s->lock);
+    return ok;
+}
+
+static void qcow2_aio_unmap(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_rw_lock_reader_unlock(&s->data_lock);
+}
+
 static int qcow2_writable(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -945,6 +983,8 @@ const BlockDriver bdrv_qcow2 = {
     .open = qcow2_open,
     .close = qcow2_close,
     .preadv = qcow2_preadv,
+    .aio_map = qcow2_aio_map,
+    .aio_unmap = qcow2_aio_unmap,
     .pwritev = qcow2_pwritev,
     .pwrite_zeroes = qcow2_pwrite_zeroes,
     .pdiscard = qcow2_pdiscard,

@@ -144,6 +144,8 @@ int64_t qcow2_size_to_l1(BDRVQcow2State *s, int64_t size);
 /* Refuse host ranges that overlap fixed metadata (header, L1, refcount table,
  * snapshot table) or cached L2/refcount blocks; returns -EIO after signalling. */
 int qcow2_check_overlap(BlockDriverState *bs, int64_t offset, int64_t size, bool data);
+/* What [offset, offset+size) overlaps (as in the message above), or NULL. */
+const char *qcow2_overlap_what(BDRVQcow2State *s, int64_t offset, int64_t size, bool data);
 
 /* qcow2-cache.c */
 Qcow2Cache *qcow2_cache_create(BlockDriverState *bs, int num_tables, bool is_l2);
@@ -151,6 +153,9 @@ void qcow2_cache_destroy(Qcow2Cache *c);
 /* Table at `offset`, read from disk (or zero-filled when !read). Pin until put. */
 int qcow2_cache_get(BlockDriverState *bs, Qcow2Cache *c, uint64_t offset, void **table, bool read);
 void qcow2_cache_put(Qcow2Cache *c, void **table);
+/* The cached table at `offset` without pinning or I/O (callers hold s->lock and
+ * drop the pointer before releasing it), or NULL when it is not cached. */
+void *qcow2_cache_lookup(Qcow2Cache *c, uint64_t offset);
 void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table);
 int qcow2_cache_flush(BlockDriverState *bs, Qcow2Cache *c);
 int qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c);
@@ -180,6 +185,11 @@ int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
                           uint64_t *host_offset, Qcow2ClusterType *type);
 int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact);
 int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
+/* Kernel AIO fast path (BlockDriver.aio_map), with s->lock held: map guest
+ * [offset, offset+bytes) to one contiguous run of allocated data clusters
+ * (unshared ones for writes) using only a cached L2 table. */
+bool qcow2_map_cached(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
+                      int64_t *host);
 /* Pin a writable (refcount 1) L2 table for offset, allocating or copying it. */
 int qcow2_get_l2_table_for_write(BlockDriverState *bs, int64_t offset, void **table);
 

@@ -22,6 +22,7 @@ static int raw_open(BlockDriverState *bs, Opts *options, int flags, Error **errp
         error_setg_errno(errp, (int)-len, "Could not get image size");
         return (int)len;
     }
+    /* Cached like any format's size (truncate refreshes it): no fstat per request. */
     bs->total_size = len;
     if (bs->probed && (flags & BDRV_O_RDWR)) {
         fprintf(stderr,
@@ -34,11 +35,6 @@ static int raw_open(BlockDriverState *bs, Opts *options, int flags, Error **errp
     bs->request_alignment = bs->file->request_alignment;
     bs->buf_alignment = bs->file->buf_alignment;
     return 0;
-}
-
-static int64_t raw_getlength(BlockDriverState *bs)
-{
-    return bdrv_getlength(bs->file);
 }
 
 /* Would writing qiov at offset (< 512) make sector 0 probe as a non-raw format? */
@@ -148,6 +144,17 @@ static int raw_create(const char *filename, Opts *opts, Error **errp)
     return file_create_with_size(filename, (int64_t)size, prealloc, errp);
 }
 
+/* Every byte maps 1:1; only a probed image's sector 0 needs the checked path. */
+static bool raw_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
+                        int64_t *host)
+{
+    if (is_write && bs->probed && offset < BDRV_SECTOR_SIZE) {
+        return false;
+    }
+    *host = offset;
+    return true;
+}
+
 const BlockDriver bdrv_raw = {
     .format_name = "raw",
     .probe = raw_probe,
@@ -157,9 +164,9 @@ const BlockDriver bdrv_raw = {
     .pwrite_zeroes = raw_pwrite_zeroes,
     .pdiscard = raw_pdiscard,
     .truncate = raw_truncate,
-    .getlength = raw_getlength,
     .block_status = raw_block_status,
     .get_info = raw_get_info,
     .create_opts = raw_create_opts,
     .create = raw_create,
+    .aio_map = raw_aio_map,
 };

@@ -7,7 +7,7 @@ set -e
 BUILD_PKGS="gcc make meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev zlib1g-dev
 libaio-dev liburing-dev libcap-ng-dev"
 TEST_PKGS="python3 python3-pytest qemu-system-x86 qemu-utils busybox-static cpio socat
-acpica-tools"
+acpica-tools strace"
 
 want="$BUILD_PKGS"
 [ "$1" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"

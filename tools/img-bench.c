@@ -51,12 +51,10 @@ static void bench_submit(BenchData *b, int slot)
     }
     b->in_flight++;
     b->n--;
-    b->offset += b->step;
-    if (b->image_size <= b->bufsize) {
-        b->offset = 0;
-    } else {
-        b->offset %= b->image_size - b->bufsize;
-    }
+    /* As qemu-img: wrap at the image size; a request that then crosses the end
+     * fails (EIO) rather than being moved.  (qemu-img divides by zero on an
+     * empty image; here its requests just fail.) */
+    b->offset = b->image_size > 0 ? (b->offset + b->step) % b->image_size : 0;
 }
 
 static BenchData *bench_state;

@@ -56,6 +56,18 @@ struct BlockDriver {
     /* Drop all data so that everything reads from the backing file again. */
     int (*make_empty)(BlockDriverState *bs);
     int (*amend)(BlockDriverState *bs, Opts *opts, bool force, Error **errp);
+    /*
+     * aio=native/io_uring fast path, called from the thread that owns the
+     * completions (never blocks, no metadata I/O): map guest [offset,
+     * offset+bytes) onto one contiguous range of bs->file that the request can
+     * go to as it is (allocated data; for writes, overwritten in place).  True
+     * with *host set: the mapping stays valid (nothing it covers is freed)
+     * until aio_unmap, called when the I/O has completed.  False: use the
+     * worker pool.  NULL: never.
+     */
+    bool (*aio_map)(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
+                    int64_t *host);
+    void (*aio_unmap)(BlockDriverState *bs);
     /* Create: options table for -o help and the "Formatting" summary, and the function. */
     const BlockCreateOption *create_opts;
     int (*create)(const char *filename, Opts *opts, Error **errp);

@@ -3,13 +3,16 @@
 
 Runs the same `bench` parameters through both tools on the same images in one run and prints
 times and the kemu/qemu ratio (lower is better for kemu), plus `convert` of a 1 GiB image.
+Each case runs --repeat times per tool, alternating which tool goes first, and the
+median time is reported (the individual times go to stderr).
 
-    KEMU_BUILD_DIR=build python3 tests/bench/block/bench_img.py [--dir /var/tmp] [--quick]
+    KEMU_BUILD_DIR=build python3 tests/bench/block/bench_img.py [--dir /var/tmp] [--quick] [--repeat N] [--filter TEXT]
 """
 import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +51,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--dir', default='/var/tmp')
     ap.add_argument('--quick', action='store_true', help='smaller counts')
+    ap.add_argument('--repeat', type=int, default=3,
+                    help='runs per case and tool, interleaved; the median is reported')
+    ap.add_argument('--filter', default='', help='only cases whose name contains this')
     opts = ap.parse_args()
     build = os.environ.get('KEMU_BUILD_DIR', 'build')
     build = build if os.path.isabs(build) else os.path.join(ROOT, build)
@@ -82,21 +88,32 @@ def main():
                 if rw == 'write':
                     args.append('-w')
                 cases.append((f'{fmt} 1M seq {rw} d4', args, images[fmt]))
+        cases = [c for c in cases if opts.filter in c[0]]
         for name, args, img in cases:
-            k = bench_time(kemu_img, args + [img])
-            q = bench_time(qemu_img, args + [img])
-            rows.append((name, k, q))
+            ks, qs = [], []
+            for r in range(opts.repeat):
+                # Alternate which tool goes first so warm caches favour neither.
+                order = [(kemu_img, ks), (qemu_img, qs)]
+                for t, acc in (order if r % 2 == 0 else order[::-1]):
+                    acc.append(bench_time(t, args + [img]))
+            rows.append((name, statistics.median(ks), statistics.median(qs)))
+            print(f'  {name}: kemu {sorted(ks)} qemu {sorted(qs)}', file=sys.stderr, flush=True)
         # convert of a 1 GiB image full of data
         src = os.path.join(d, 'src.qcow2')
-        run(qemu_img, 'create', '-q', '-f', 'qcow2', src, '1G')
-        run(qemu_io, '-c', 'write -P 0x5a 0 1G', src)
         for ofmt in ('raw', 'qcow2'):
+            if opts.filter not in f'convert 1G qcow2->{ofmt}':
+                continue
+            if not os.path.exists(src):
+                run(qemu_img, 'create', '-q', '-f', 'qcow2', src, '1G')
+                run(qemu_io, '-c', 'write -P 0x5a 0 1G', src)
             outk, outq = os.path.join(d, f'k.{ofmt}'), os.path.join(d, f'q.{ofmt}')
-            k = timed(kemu_img, 'convert', '-O', ofmt, src, outk)
-            q = timed(qemu_img, 'convert', '-O', ofmt, src, outq)
-            rows.append((f'convert 1G qcow2->{ofmt}', k, q))
-            os.unlink(outk)
-            os.unlink(outq)
+            ks, qs = [], []
+            for r in range(opts.repeat):
+                order = [(kemu_img, outk, ks), (qemu_img, outq, qs)]
+                for t, out, acc in (order if r % 2 == 0 else order[::-1]):
+                    acc.append(timed(t, 'convert', '-O', ofmt, src, out))
+                    os.unlink(out)
+            rows.append((f'convert 1G qcow2->{ofmt}', statistics.median(ks), statistics.median(qs)))
         print(f'{"case":34} {"kemu s":>9} {"qemu s":>9} {"ratio":>7}')
         for name, k, q in rows:
             print(f'{name:34} {k:9.3f} {q:9.3f} {k / q if q else float("nan"):7.2f}')
