@@ -219,6 +219,11 @@ void qcow2_data_io_barrier(BlockDriverState *bs)
     BDRVQcow2State *s = bs->opaque;
     g_rw_lock_writer_lock(&s->data_lock);
     g_rw_lock_writer_unlock(&s->data_lock);
+    g_mutex_lock(&s->fast_io_lock);
+    while (s->fast_io > 0) {
+        g_cond_wait(&s->fast_io_done, &s->fast_io_lock);
+    }
+    g_mutex_unlock(&s->fast_io_lock);
 }
 
 int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov)

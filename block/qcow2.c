@@ -497,6 +497,8 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     /* From here on every failure goes through `fail`, which frees all of this. */
     g_mutex_init(&s->lock);
     g_rw_lock_init(&s->data_lock);
+    g_mutex_init(&s->fast_io_lock);
+    g_cond_init(&s->fast_io_done);
     s->unknown_exts = g_array_new(false, true, sizeof(Qcow2UnknownExt));
     uint8_t *cluster0 = g_malloc0(s->cluster_size);
     ret = bdrv_pread(bs->file, 0, MIN(s->cluster_size, flen), cluster0, 0);
@@ -689,6 +691,8 @@ fail:
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
     g_rw_lock_clear(&s->data_lock);
+    g_mutex_clear(&s->fast_io_lock);
+    g_cond_clear(&s->fast_io_done);
     return ret;
 }
 
@@ -705,6 +709,8 @@ static void qcow2_close(BlockDriverState *bs)
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
     g_rw_lock_clear(&s->data_lock);
+    g_mutex_clear(&s->fast_io_lock);
+    g_cond_clear(&s->fast_io_done);
 }
 
 static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
@@ -721,8 +727,9 @@ static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOV
  * Kernel AIO fast path: reads of allocated data clusters and in-place
  * overwrites of unshared ones bypass the worker pool.  Only tries the metadata
  * lock (the caller must not block) and only uses L2 tables already cached; the
- * data lock is held shared until qcow2_aio_unmap, so nothing the request maps
- * can be freed and reused under it (see qcow2_data_io_barrier).  An overwrite in
+ * request is counted in s->fast_io until qcow2_aio_unmap, and freeing clusters
+ * waits for that count to drop (qcow2_data_io_barrier), so nothing the request
+ * maps can be freed and reused under it.  An overwrite in
  * place changes no metadata, so neither the dirty bit nor lazy refcounts are
  * involved; a corrupt image takes the slow path, which refuses the write.
  */
@@ -735,8 +742,13 @@ static bool qcow2_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, i
     }
     bool ok = !(is_write && (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) &&
               qcow2_map_cached(bs, is_write, offset, bytes, host) &&
-              !(is_write && qcow2_overlap_what(s, *host, bytes, true)) &&
-              g_rw_lock_reader_trylock(&s->data_lock);
+              !(is_write && qcow2_overlap_what(s, *host, bytes, true));
+    if (ok) {
+        /* Counted while s->lock is held: a barrier (which holds it) sees it. */
+        g_mutex_lock(&s->fast_io_lock);
+        s->fast_io++;
+        g_mutex_unlock(&s->fast_io_lock);
+    }
     g_mutex_unlock(&s->lock);
     return ok;
 }
@@ -744,7 +756,11 @@ static bool qcow2_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, i
 static void qcow2_aio_unmap(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
-    g_rw_lock_reader_unlock(&s->data_lock);
+    g_mutex_lock(&s->fast_io_lock);
+    if (--s->fast_io == 0) {
+        g_cond_broadcast(&s->fast_io_done);
+    }
+    g_mutex_unlock(&s->fast_io_lock);
 }
 
 static int qcow2_writable(BlockDriverState *bs)

@@ -86,6 +86,12 @@ typedef struct Qcow2Cache Qcow2Cache;
 typedef struct BDRVQcow2State {
     GMutex lock;                 /* serialises metadata access on this node */
     GRWLock data_lock;           /* held shared by data I/O running without `lock` */
+    /* Kernel AIO fast-path requests in flight (see qcow2_aio_map); they may
+     * complete on another thread than the one that mapped them, so they are
+     * counted rather than holding data_lock.  fast_io_lock guards the count. */
+    GMutex fast_io_lock;
+    GCond fast_io_done;
+    int fast_io;
     int qcow_version;
     int cluster_bits;
     int64_t cluster_size;
