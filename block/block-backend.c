@@ -294,7 +294,10 @@ int blk_flush(BlockBackend *blk)
 int blk_truncate(BlockBackend *blk, int64_t offset, bool exact, PreallocMode prealloc,
                  Error **errp)
 {
-    blk_sync_enter(blk);
+    /* Resizing under in-flight requests of any kind is never wanted: drain. */
+    if (!thread_pool_in_worker()) {
+        blk_drain(blk);
+    }
     return bdrv_truncate(blk->bs, offset, exact, prealloc, errp);
 }
 
@@ -331,26 +334,49 @@ static int blk_worker(void *arg)
     return -EINVAL;
 }
 
-static void blk_native_complete(void *opaque, int ret)
+typedef struct BlkNativeRequest {
+    BlockBackend *blk;
+    void *token;                /* the format driver's, for aio_unmap */
+    BlockCompletionFunc *cb;
+    void *opaque;
+} BlkNativeRequest;
+
+static void blk_native_finish(void *opaque, int ret)
 {
-    BlkRequest *req = opaque;
+    BlkNativeRequest *req = opaque;
     BlockBackend *blk = req->blk;
     BlockCompletionFunc *cb = req->cb;
     void *cb_opaque = req->opaque;
     g_free(req);
-    if (blk->bs->drv->aio_unmap) {
-        blk->bs->drv->aio_unmap(blk->bs);
-    }
     /* Counted out before the callback, which may drain the backend. */
     g_atomic_int_dec_and_test(&blk->native_in_flight);
     g_atomic_int_dec_and_test(&blk->in_flight);
     cb(cb_opaque, ret);
 }
 
+static void blk_native_complete(void *opaque, int ret)
+{
+    BlkNativeRequest *req = opaque;
+    BlockDriverState *bs = req->blk->bs;
+    if (bs->drv->aio_unmap) {
+        bs->drv->aio_unmap(bs, req->token, ret, blk_native_finish, req);
+    } else {
+        blk_native_finish(req, ret);
+    }
+}
+
+/* The driver finished undoing a mapping whose request went to the pool. */
+static void blk_native_abandoned(void *opaque, int ret)
+{
+    BlockBackend *blk = opaque;
+    g_atomic_int_dec_and_test(&blk->in_flight);
+}
+
 /*
- * aio=native/io_uring: plain reads and in-place writes go straight to the kernel
- * when the format driver can map them onto the file without metadata work
- * (every request of a raw image; allocated clusters of a qcow2 image).
+ * aio=native/io_uring: plain reads and writes go straight to the kernel when
+ * the format driver can map them without metadata I/O (every request of a raw
+ * image; allocated clusters of a qcow2 image, and new ones it can allocate from
+ * cached metadata).
  */
 static bool blk_try_native(BlockBackend *blk, BlkRequestType type, int64_t offset,
                            IOVector *qiov, int flags, BlockCompletionFunc *cb, void *opaque)
@@ -369,22 +395,24 @@ static bool blk_try_native(BlockBackend *blk, BlkRequestType type, int64_t offse
         return false;
     }
     int64_t host;
-    if (!bs->drv->aio_map(bs, is_write, offset, qiov->size, &host)) {
+    void *token = NULL;
+    if (!bs->drv->aio_map(bs, is_write, offset, qiov->size, &host, &token)) {
         return false;
     }
-    BlkRequest *req = g_new0(BlkRequest, 1);
-    req->blk = blk;
-    req->cb = cb;
-    req->opaque = opaque;
+    BlkNativeRequest *req = g_new(BlkNativeRequest, 1);
+    *req = (BlkNativeRequest){ .blk = blk, .token = token, .cb = cb, .opaque = opaque };
     g_atomic_int_inc(&blk->in_flight);
     g_atomic_int_inc(&blk->native_in_flight);
     if (!file_aio_submit(bs->file, is_write, host, qiov, blk_native_complete, req)) {
         g_atomic_int_dec_and_test(&blk->native_in_flight);
-        g_atomic_int_dec_and_test(&blk->in_flight);
-        if (bs->drv->aio_unmap) {
-            bs->drv->aio_unmap(bs);
-        }
         g_free(req);
+        if (bs->drv->aio_unmap) {
+            /* The driver undoes its mapping (counted in flight until it is
+             * done, so a drain waits for it); the request goes to the pool. */
+            bs->drv->aio_unmap(bs, token, -EAGAIN, blk_native_abandoned, blk);
+        } else {
+            g_atomic_int_dec_and_test(&blk->in_flight);
+        }
         return false;
     }
     return true;

@@ -296,46 +296,6 @@ int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, I
     return 0;
 }
 
-bool qcow2_map_cached(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
-                      int64_t *host)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t l1_index = qcow2_l1_index(s, offset);
-    if (l1_index >= s->l1_size) {
-        return false;
-    }
-    uint64_t l1e = s->l1_table[l1_index];
-    uint64_t l2_offset = l1e & L1E_OFFSET_MASK;
-    if (!l2_offset || (l2_offset & (s->cluster_size - 1)) ||
-        l2_offset < (uint64_t)s->cluster_size || (is_write && !(l1e & QCOW_OFLAG_COPIED))) {
-        return false;
-    }
-    const void *table = qcow2_cache_lookup(s->l2_cache, l2_offset);
-    if (!table) {
-        return false;
-    }
-    int l2_index = qcow2_l2_index(s, offset);
-    int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
-    int64_t nclusters = qcow2_size_to_clusters(s, in_cluster + bytes);
-    if (nclusters > s->l2_size - l2_index) {
-        return false;       /* crosses into the next L2 table */
-    }
-    uint64_t start = l2_get(table, l2_index) & L2E_OFFSET_MASK;
-    if (!start || (start & (s->cluster_size - 1))) {
-        return false;
-    }
-    for (int64_t i = 0; i < nclusters; i++) {
-        uint64_t e = l2_get(table, l2_index + i);
-        if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
-            (is_write && !(e & QCOW_OFLAG_COPIED)) ||
-            (e & L2E_OFFSET_MASK) != start + ((uint64_t)i << s->cluster_bits)) {
-            return false;
-        }
-    }
-    *host = (int64_t)(start + in_cluster);
-    return true;
-}
-
 int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -485,8 +445,123 @@ static int qcow2_read_old(BlockDriverState *bs, int64_t offset, int64_t len, uin
 }
 
 /*
+ * Allocations whose data write runs without s->lock: a request touching the
+ * same guest clusters waits until the allocation is linked into the L2 table
+ * (otherwise both would allocate and one would leak or lose data).
+ */
+/* With s->lock held: wait while [start, end) overlaps an in-flight allocation.
+ * True when it waited (the caller must look at the L2 entries again). */
+static bool qcow2_wait_inflight(BlockDriverState *bs, int64_t start, int64_t end)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool waited = false;
+    while (qcow2_inflight_overlaps(s, start, end)) {
+        g_cond_wait(&s->inflight_done, &s->lock);
+        waited = true;
+    }
+    return waited;
+}
+
+bool qcow2_inflight_overlaps(BDRVQcow2State *s, int64_t start, int64_t end)
+{
+    for (guint i = 0; i < s->inflight_allocs->len; i++) {
+        Qcow2InflightAlloc *a = &g_array_index(s->inflight_allocs, Qcow2InflightAlloc, i);
+        if (a->start < end && start < a->end) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void qcow2_inflight_add(BDRVQcow2State *s, int64_t start, int64_t end)
+{
+    Qcow2InflightAlloc a = { start, end };
+    g_array_append_val(s->inflight_allocs, a);
+}
+
+void qcow2_inflight_remove(BDRVQcow2State *s, int64_t start)
+{
+    for (guint i = 0; i < s->inflight_allocs->len; i++) {
+        if (g_array_index(s->inflight_allocs, Qcow2InflightAlloc, i).start == start) {
+            g_array_remove_index_fast(s->inflight_allocs, i);
+            break;
+        }
+    }
+    g_cond_broadcast(&s->inflight_done);
+}
+
+/*
+ * Write the data of a new allocation with s->lock dropped (called with it
+ * held, returns with it held).  head/tail are the copy-on-write parts around
+ * the guest bytes; when both read as zeroes they are not written at all if the
+ * host clusters lie beyond the end of the file (never written, so they read as
+ * zeroes), and are zeroed with a cheap fallocate otherwise, so a small write
+ * into an empty cluster costs the guest bytes, not a whole cluster.
+ */
+static int qcow2_write_new_clusters(BlockDriverState *bs, int64_t host, int64_t alloc_bytes,
+                                    uint8_t *head, int64_t head_len, IOVector *data,
+                                    uint8_t *tail, int64_t tail_len)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool zero_cow = (head || tail) && (!head || buffer_is_zero(head, head_len)) &&
+                    (!tail || buffer_is_zero(tail, tail_len));
+    bool beyond_eof = zero_cow && host >= bdrv_getlength(bs->file);
+    g_rw_lock_reader_lock(&s->data_lock);
+    g_mutex_unlock(&s->lock);
+    int ret = -ENOTSUP;
+    if (zero_cow) {
+        ret = beyond_eof ? 0 : bdrv_pwrite_zeroes(bs->file, host, alloc_bytes,
+                                                  BDRV_REQ_NO_FALLBACK);
+        if (ret == 0) {
+            ret = bdrv_pwritev(bs->file, host + head_len, data->size, data, 0);
+        }
+    }
+    if (ret == -ENOTSUP) {
+        IOVector w;
+        iovec_init(&w, data->niov + 2);
+        if (head) {
+            iovec_add(&w, head, head_len);
+        }
+        iovec_concat(&w, data, 0, data->size);
+        if (tail) {
+            iovec_add(&w, tail, tail_len);
+        }
+        ret = bdrv_pwritev(bs->file, host, alloc_bytes, &w, 0);
+        iovec_destroy(&w);
+    }
+    g_rw_lock_reader_unlock(&s->data_lock);
+    g_mutex_lock(&s->lock);
+    return ret;
+}
+
+int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64_t nclusters)
+{
+    BDRVQcow2State *s = bs->opaque;
+    void *table;
+    int ret = qcow2_get_l2_table_for_write(bs, guest, &table);
+    if (ret < 0) {
+        return ret;
+    }
+    int l2_index = qcow2_l2_index(s, guest);
+    uint64_t *old = g_new(uint64_t, nclusters);
+    for (int64_t i = 0; i < nclusters; i++) {
+        old[i] = l2_get(table, l2_index + i);
+        l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
+    }
+    qcow2_cache_mark_dirty(s->l2_cache, table);
+    qcow2_cache_put(s->l2_cache, &table);
+    for (int64_t i = 0; i < nclusters; i++) {
+        qcow2_free_any_cluster(bs, old[i], false);
+    }
+    g_free(old);
+    return 0;
+}
+
+/*
  * Write guest bytes [offset, offset+bytes) that lie within one L2 table, allocating
- * clusters as needed.  Returns the number of bytes handled (>0) or -errno.
+ * clusters as needed.  Returns the number of bytes handled (>= 0; 0 when it had
+ * to wait for another allocation and the caller should simply call again) or
+ * -errno.
  */
 static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                  IOVector *qiov, size_t qiov_offset)
@@ -496,6 +571,11 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
     int64_t max = ((int64_t)(s->l2_size - l2_index) << s->cluster_bits) - in_cluster;
     bytes = MIN(bytes, max);
+    int64_t cluster_start = offset - in_cluster;
+    if (qcow2_wait_inflight(bs, cluster_start,
+                            cluster_start + qcow2_align_up(in_cluster + bytes, s->cluster_size))) {
+        return 0;
+    }
     void *table;
     int ret = qcow2_get_l2_table_for_write(bs, offset, &table);
     if (ret < 0) {
@@ -549,7 +629,6 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     qcow2_cache_put(s->l2_cache, &table);
     int64_t run_end = MIN(total, nclusters << s->cluster_bits);   /* relative to cluster start */
     int64_t n = run_end - in_cluster;                               /* guest bytes written */
-    int64_t cluster_start = offset - in_cluster;
     int64_t tail_start = in_cluster + n;                            /* relative */
     int64_t alloc_bytes = qcow2_align_up(tail_start, s->cluster_size);
 
@@ -576,17 +655,13 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         ret = qcow2_read_old(bs, tail_guest, readable, tail);
     }
     if (ret == 0) {
-        IOVector w;
-        iovec_init(&w, qiov->niov + 2);
-        if (head) {
-            iovec_add(&w, head, in_cluster);
-        }
-        iovec_concat(&w, qiov, qiov_offset, n);
-        if (tail) {
-            iovec_add(&w, tail, tail_len);
-        }
-        ret = bdrv_pwritev(bs->file, host, alloc_bytes, &w, 0);
-        iovec_destroy(&w);
+        qcow2_inflight_add(s, cluster_start, cluster_start + alloc_bytes);
+        IOVector data;
+        iovec_init(&data, qiov->niov);
+        iovec_concat(&data, qiov, qiov_offset, n);
+        ret = qcow2_write_new_clusters(bs, host, alloc_bytes, head, in_cluster, &data, tail,
+                                       tail_len);
+        iovec_destroy(&data);
     }
     if (head) {
         qemu_vfree(head);
@@ -594,28 +669,14 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     if (tail) {
         qemu_vfree(tail);
     }
+    if (ret == 0) {
+        ret = qcow2_link_clusters(bs, cluster_start, host, alloc_bytes >> s->cluster_bits);
+    }
     if (ret < 0) {
         qcow2_free_clusters(bs, host, alloc_bytes, false);
-        return ret;
     }
-    /* Point the L2 entries at the new clusters, then drop the old ones. */
-    ret = qcow2_get_l2_table_for_write(bs, offset, &table);
-    if (ret < 0) {
-        return ret;
-    }
-    int64_t k = alloc_bytes >> s->cluster_bits;
-    uint64_t *old = g_new(uint64_t, k);
-    for (int64_t i = 0; i < k; i++) {
-        old[i] = l2_get(table, l2_index + i);
-        l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
-    }
-    qcow2_cache_mark_dirty(s->l2_cache, table);
-    qcow2_cache_put(s->l2_cache, &table);
-    for (int64_t i = 0; i < k; i++) {
-        qcow2_free_any_cluster(bs, old[i], false);
-    }
-    g_free(old);
-    return n;
+    qcow2_inflight_remove(s, cluster_start);     /* no-op if never registered */
+    return ret < 0 ? ret : n;
 }
 
 int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,

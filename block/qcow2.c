@@ -499,6 +499,8 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     g_rw_lock_init(&s->data_lock);
     g_mutex_init(&s->fast_io_lock);
     g_cond_init(&s->fast_io_done);
+    g_cond_init(&s->inflight_done);
+    s->inflight_allocs = g_array_new(false, false, sizeof(int64_t) * 2);
     s->unknown_exts = g_array_new(false, true, sizeof(Qcow2UnknownExt));
     uint8_t *cluster0 = g_malloc0(s->cluster_size);
     ret = bdrv_pread(bs->file, 0, MIN(s->cluster_size, flen), cluster0, 0);
@@ -693,6 +695,8 @@ fail:
     g_rw_lock_clear(&s->data_lock);
     g_mutex_clear(&s->fast_io_lock);
     g_cond_clear(&s->fast_io_done);
+    g_cond_clear(&s->inflight_done);
+    g_array_free(s->inflight_allocs, true);
     return ret;
 }
 
@@ -711,6 +715,8 @@ static void qcow2_close(BlockDriverState *bs)
     g_rw_lock_clear(&s->data_lock);
     g_mutex_clear(&s->fast_io_lock);
     g_cond_clear(&s->fast_io_done);
+    g_cond_clear(&s->inflight_done);
+    g_array_free(s->inflight_allocs, true);
 }
 
 static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
@@ -721,46 +727,6 @@ static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOV
     int ret = qcow2_co_preadv_flags(bs, offset, bytes, qiov, true);
     g_mutex_unlock(&s->lock);
     return ret;
-}
-
-/*
- * Kernel AIO fast path: reads of allocated data clusters and in-place
- * overwrites of unshared ones bypass the worker pool.  Only tries the metadata
- * lock (the caller must not block) and only uses L2 tables already cached; the
- * request is counted in s->fast_io until qcow2_aio_unmap, and freeing clusters
- * waits for that count to drop (qcow2_data_io_barrier), so nothing the request
- * maps can be freed and reused under it.  An overwrite in
- * place changes no metadata, so neither the dirty bit nor lazy refcounts are
- * involved; a corrupt image takes the slow path, which refuses the write.
- */
-static bool qcow2_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
-                          int64_t *host)
-{
-    BDRVQcow2State *s = bs->opaque;
-    if (!g_mutex_trylock(&s->lock)) {
-        return false;
-    }
-    bool ok = !(is_write && (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) &&
-              qcow2_map_cached(bs, is_write, offset, bytes, host) &&
-              !(is_write && qcow2_overlap_what(s, *host, bytes, true));
-    if (ok) {
-        /* Counted while s->lock is held: a barrier (which holds it) sees it. */
-        g_mutex_lock(&s->fast_io_lock);
-        s->fast_io++;
-        g_mutex_unlock(&s->fast_io_lock);
-    }
-    g_mutex_unlock(&s->lock);
-    return ok;
-}
-
-static void qcow2_aio_unmap(BlockDriverState *bs)
-{
-    BDRVQcow2State *s = bs->opaque;
-    g_mutex_lock(&s->fast_io_lock);
-    if (--s->fast_io == 0) {
-        g_cond_broadcast(&s->fast_io_done);
-    }
-    g_mutex_unlock(&s->fast_io_lock);
 }
 
 static int qcow2_writable(BlockDriverState *bs)

@@ -83,6 +83,12 @@ typedef struct Qcow2UnknownExt {
 
 typedef struct Qcow2Cache Qcow2Cache;
 
+/* An allocation whose data write is in flight without s->lock: guest bytes
+ * [start, end), cluster aligned, not yet linked into the L2 table. */
+typedef struct Qcow2InflightAlloc {
+    int64_t start, end;
+} Qcow2InflightAlloc;
+
 typedef struct BDRVQcow2State {
     GMutex lock;                 /* serialises metadata access on this node */
     GRWLock data_lock;           /* held shared by data I/O running without `lock` */
@@ -92,6 +98,10 @@ typedef struct BDRVQcow2State {
     GMutex fast_io_lock;
     GCond fast_io_done;
     int fast_io;
+    /* Allocating writes whose data write runs unlocked (qcow2-cluster.c);
+     * waited for with inflight_done and `lock`. */
+    GArray *inflight_allocs;     /* Qcow2InflightAlloc */
+    GCond inflight_done;
     int qcow_version;
     int cluster_bits;
     int64_t cluster_size;
@@ -191,13 +201,21 @@ int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
                           uint64_t *host_offset, Qcow2ClusterType *type);
 int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact);
 int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
-/* Kernel AIO fast path (BlockDriver.aio_map), with s->lock held: map guest
- * [offset, offset+bytes) to one contiguous run of allocated data clusters
- * (unshared ones for writes) using only a cached L2 table. */
-bool qcow2_map_cached(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
-                      int64_t *host);
+/* In-flight allocations (with s->lock held); remove wakes the waiters. */
+bool qcow2_inflight_overlaps(BDRVQcow2State *s, int64_t start, int64_t end);
+void qcow2_inflight_add(BDRVQcow2State *s, int64_t start, int64_t end);
+void qcow2_inflight_remove(BDRVQcow2State *s, int64_t start);
+/* Point the L2 entries of guest clusters [guest, +nclusters) (one L2 table) at
+ * host clusters just written, then free what they pointed to before. */
+int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64_t nclusters);
 /* Pin a writable (refcount 1) L2 table for offset, allocating or copying it. */
 int qcow2_get_l2_table_for_write(BlockDriverState *bs, int64_t offset, void **table);
+
+/* qcow2-aio.c: the kernel AIO fast path (BlockDriver.aio_map / aio_unmap) */
+bool qcow2_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
+                   int64_t *host, void **token);
+void qcow2_aio_unmap(BlockDriverState *bs, void *token, int ret, BlockCompletionFunc *done,
+                     void *done_opaque);
 
 /* qcow2-compress.c */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);

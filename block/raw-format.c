@@ -146,7 +146,7 @@ static int raw_create(const char *filename, Opts *opts, Error **errp)
 
 /* Every byte maps 1:1; only a probed image's sector 0 needs the checked path. */
 static bool raw_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
-                        int64_t *host)
+                        int64_t *host, void **token)
 {
     if (is_write && bs->probed && offset < BDRV_SECTOR_SIZE) {
         return false;

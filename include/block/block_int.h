@@ -23,6 +23,8 @@ typedef struct BlockCreateOption {
     const char *def;           /* default shown in the "Formatting" line, or NULL */
 } BlockCreateOption;
 
+typedef void BlockCompletionFunc(void *opaque, int ret);
+
 struct BlockDriver {
     const char *format_name;
     size_t instance_size;
@@ -57,17 +59,22 @@ struct BlockDriver {
     int (*make_empty)(BlockDriverState *bs);
     int (*amend)(BlockDriverState *bs, Opts *opts, bool force, Error **errp);
     /*
-     * aio=native/io_uring fast path, called from the thread that owns the
-     * completions (never blocks, no metadata I/O): map guest [offset,
-     * offset+bytes) onto one contiguous range of bs->file that the request can
-     * go to as it is (allocated data; for writes, overwritten in place).  True
-     * with *host set: the mapping stays valid (nothing it covers is freed)
-     * until aio_unmap, called when the I/O has completed.  False: use the
-     * worker pool.  NULL: never.
+     * aio=native/io_uring fast path, called from a thread whose context runs the
+     * completions; must not block (no metadata I/O, only try-locks): map guest
+     * [offset, offset+bytes) onto one contiguous range of bs->file that the
+     * request can go to as it is (allocated data, or for writes also clusters
+     * the driver could allocate from cached metadata).  True with *host set:
+     * the driver keeps the mapping valid until aio_unmap(bs, *token, ret, done,
+     * opaque), called once with the I/O's result when it has completed (or
+     * failed to start, ret < 0); the driver then finishes its part and calls
+     * done(opaque, result) with the request's result, at once or later from
+     * the same context.  False: use the worker pool.  NULL: never (a driver
+     * without aio_unmap needs no finishing).
      */
     bool (*aio_map)(BlockDriverState *bs, bool is_write, int64_t offset, int64_t bytes,
-                    int64_t *host);
-    void (*aio_unmap)(BlockDriverState *bs);
+                    int64_t *host, void **token);
+    void (*aio_unmap)(BlockDriverState *bs, void *token, int ret, BlockCompletionFunc *done,
+                      void *opaque);
     /* Create: options table for -o help and the "Formatting" summary, and the function. */
     const BlockCreateOption *create_opts;
     int (*create)(const char *filename, Opts *opts, Error **errp);
@@ -102,7 +109,6 @@ int file_create_with_size(const char *filename, int64_t size, PreallocMode preal
 /* aio=native fast path: submit to the kernel if the file node can take the request
  * as is (O_DIRECT-aligned); cb then runs from the caller's main context.  False:
  * not taken, use the synchronous path. */
-typedef void BlockCompletionFunc(void *opaque, int ret);
 bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVector *qiov,
                      BlockCompletionFunc *cb, void *opaque);
 
