@@ -1,15 +1,27 @@
 /*
- * kemu-img convert, compare and map: the sub-commands that walk an image's
- * allocation through block status.  Behaviour and messages follow qemu-img 7.2:
- * convert skips zero areas on targets that read as zero (-S sparse detection),
- * compare reports the first differing 512-byte sector, map merges runs with the
- * same (depth, present, zero, data, offset) into one entry.
+ * kemu-img convert: copies one or more source images (concatenated) into a new
+ * or existing target, with qemu-img 7.2's options, messages and exit codes.
+ *
+ * The copy walks the sources by block status and cuts the target into chunks
+ * (at most 2 MiB of data, one cluster when compressing).  Up to -m chunks (8 by
+ * default, as qemu-img's coroutines) are in flight at once through the
+ * BlockBackend's asynchronous API; their reads run in parallel, and their writes
+ * go out in target order one at a time unless -W allows any order.  Completions
+ * arrive in the main loop, which this thread iterates; callbacks only record
+ * results and the loop in convert_run() decides what to issue next.
+ *
+ * Zero handling follows qemu-img: areas that read as zero are skipped on a
+ * target that already reads as zero and written as zeroes otherwise; data is
+ * scanned for zero runs of -S bytes (default 4k); -S 0 writes everything as
+ * data; -C (copy offloading, here a plain copy) disables only the scan.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "kemu-img.h"
@@ -18,11 +30,47 @@
 #include "tool-util.h"
 
 #define CONVERT_CHUNK (2 * 1024 * 1024)
-#define COMPARE_CHUNK (1024 * 1024)
+#define CONVERT_ZERO_MAX (INT64_C(1) << 30)
+#define CONVERT_MAX_PARALLEL 16
+#define CONVERT_DEFAULT_PARALLEL 8
 
 int img_do_create(const char *fmt, const char *filename, Opts *opts, bool quiet);
 
-/* ---- convert ---- */
+typedef enum ChunkState {
+    CHUNK_FREE,
+    CHUNK_READING,      /* source reads in flight */
+    CHUNK_READY,        /* data in buf, waiting for its turn to write */
+    CHUNK_WRITING,      /* one write request in flight */
+    CHUNK_WRITE_NEXT,   /* a write completed: issue the next run or finish */
+} ChunkState;
+
+/* Part of a chunk that comes from one source (src < 0: reads as zero). */
+typedef struct ConvertPiece {
+    struct ConvertChunk *chunk;
+    int src;
+    int64_t src_off;
+    int64_t len;
+    int64_t buf_off;
+    IOVector qiov;
+} ConvertPiece;
+
+typedef struct ConvertChunk {
+    struct ConvertState *s;
+    ChunkState state;
+    bool zero;            /* write zeroes, nothing was read */
+    int64_t seq;          /* order among the chunks that write */
+    int64_t offset;       /* in the target */
+    int64_t bytes;
+    int64_t wpos;         /* next byte of the chunk to write */
+    uint8_t *buf;
+    ConvertPiece *pieces;
+    int npieces;
+    int pending;
+    int ret;
+    int64_t err_off;      /* where a failed request started (target offset) */
+    bool err_write;
+    IOVector wqiov;
+} ConvertChunk;
 
 typedef struct ConvertState {
     BlockBackend **src;
@@ -30,183 +78,631 @@ typedef struct ConvertState {
     int nsrc;
     BlockBackend *target;
     bool target_zero;        /* target reads as zeroes where we do not write */
-    bool target_has_backing;
+    bool target_has_backing; /* copy only what the top source layer allocates */
     bool compressed;
-    int64_t sparse;          /* -S granularity, 0 = off */
+    bool zero_as_data;       /* -S 0: zero areas are written as data too */
+    bool in_order;           /* no -W: writes in target order, one at a time */
+    bool salvage;
+    bool quiet;
+    int64_t sparse;          /* zero-run granularity in data, 0 = no scan */
     int64_t cluster_size;    /* of the target, for compressed writes */
     int64_t total;
     int64_t done;
+    /* Planning position. */
+    int64_t pos;             /* target offset of the next chunk */
+    int cur_src;
+    int64_t src_pos;
+    bool planned_all;
+    int64_t next_seq;        /* seq of the next chunk planned */
+    int64_t write_seq;       /* seq allowed to write next (in order) */
+    /* -r rate limit (bytes per second of data read, 0 = none). */
+    int64_t rate;
+    int64_t rate_sent;
+    struct timespec rate_start;
+    int nchunks;
+    ConvertChunk chunks[CONVERT_MAX_PARALLEL];
+    int in_flight;           /* chunks not FREE */
+    int ret;                 /* first error, stops planning */
 } ConvertState;
 
-static int convert_write(ConvertState *s, int64_t offset, int64_t n, uint8_t *buf)
+static void convert_read_cb(void *opaque, int ret);
+static void convert_write_cb(void *opaque, int ret);
+
+/* ---- planning ---- */
+
+enum { RANGE_DATA, RANGE_ZERO, RANGE_KEEP };
+
+/* What [off, off + max) of source i holds at its start; *n gets the run length. */
+static int convert_range_status(ConvertState *s, int i, int64_t off, int64_t max, int64_t *n)
 {
-    if (!s->sparse) {
-        return blk_pwrite(s->target, offset, n, buf, 0);
+    BlockDriverState *bs = blk_bs(s->src[i]);
+    int st;
+    if (s->target_has_backing) {
+        /* Only what the top source image itself allocates is copied. */
+        st = bdrv_block_status(bs, off, max, n, NULL, NULL);
+        if (st >= 0 && !(st & BDRV_BLOCK_ALLOCATED)) {
+            *n = MIN(*n, max);
+            return RANGE_KEEP;
+        }
+    } else {
+        st = bdrv_block_status_above(bs, NULL, off, max, n, NULL, NULL, NULL);
     }
-    /* Sparse: skip (or zero) granules that are entirely zero. */
-    int64_t o = 0;
-    while (o < n) {
-        int64_t len = MIN(s->sparse - ((offset + o) % s->sparse), n - o);
-        bool zero = buffer_is_zero(buf + o, len);
-        int64_t run = len;
-        while (o + run < n) {
-            int64_t l2 = MIN(s->sparse, n - o - run);
-            if (buffer_is_zero(buf + o + run, l2) != zero) {
-                break;
-            }
-            run += l2;
+    if (st < 0) {
+        error_report("error while reading block status at offset %" PRId64 ": %s", off,
+                     strerror(-st));
+        return st;
+    }
+    *n = MIN(*n, max);
+    if ((st & BDRV_BLOCK_ZERO) && !(st & BDRV_BLOCK_DATA)) {
+        return RANGE_ZERO;
+    }
+    return RANGE_DATA;
+}
+
+static void chunk_add_piece(ConvertChunk *c, int src, int64_t src_off, int64_t len)
+{
+    c->pieces = g_renew(ConvertPiece, c->pieces, c->npieces + 1);
+    c->pieces[c->npieces++] = (ConvertPiece) {
+        .chunk = c, .src = src, .src_off = src_off, .len = len, .buf_off = c->bytes,
+    };
+    c->bytes += len;
+}
+
+/* Advance the planning position by n bytes of the current source. */
+static void convert_advance(ConvertState *s, int64_t n)
+{
+    s->pos += n;
+    s->src_pos += n;
+    while (s->cur_src < s->nsrc && s->src_pos >= s->src_sizes[s->cur_src]) {
+        s->cur_src++;
+        s->src_pos = 0;
+    }
+    if (s->cur_src >= s->nsrc) {
+        s->planned_all = true;
+    }
+}
+
+/*
+ * Plan the chunk at the planning position into c (pieces, zero), or report
+ * through *skip a range that needs no write.  Returns <0 on error.
+ */
+static int convert_plan_plain(ConvertState *s, ConvertChunk *c, int64_t *skip)
+{
+    int i = s->cur_src;
+    int64_t size = s->src_sizes[i];
+    int64_t n;
+    int kind = convert_range_status(s, i, s->src_pos, MIN(size - s->src_pos, CONVERT_ZERO_MAX),
+                                    &n);
+    if (kind < 0) {
+        return kind;
+    }
+    if (kind == RANGE_KEEP || (kind == RANGE_ZERO && !s->zero_as_data && s->target_zero)) {
+        *skip = n;
+        return 0;
+    }
+    if (kind == RANGE_ZERO && !s->zero_as_data) {
+        c->zero = true;
+        c->bytes = n;
+        return 0;
+    }
+    /* Data chunks end on CONVERT_CHUNK boundaries of the target. */
+    n = MIN(n, CONVERT_CHUNK - s->pos % CONVERT_CHUNK);
+    chunk_add_piece(c, kind == RANGE_DATA ? i : -1, s->src_pos, n);
+    return 0;
+}
+
+/* Compressed: one target cluster, which may span several sources. */
+static int convert_plan_cluster(ConvertState *s, ConvertChunk *c, int64_t *skip)
+{
+    int64_t end = MIN(s->total, (s->pos / s->cluster_size + 1) * s->cluster_size);
+    int i = s->cur_src;
+    int64_t off = s->src_pos;
+    bool any_data = false;
+    for (int64_t at = s->pos; at < end && i < s->nsrc;) {
+        int64_t n;
+        int kind = convert_range_status(s, i, off, MIN(s->src_sizes[i] - off, end - at), &n);
+        if (kind < 0) {
+            return kind;
         }
-        int ret = 0;
-        if (!zero) {
-            ret = blk_pwrite(s->target, offset + o, run, buf + o, 0);
-        } else if (!s->target_zero) {
-            ret = blk_pwrite_zeroes(s->target, offset + o, run, BDRV_REQ_MAY_UNMAP);
+        any_data |= kind == RANGE_DATA;
+        chunk_add_piece(c, kind == RANGE_DATA ? i : -1, off, n);
+        at += n;
+        off += n;
+        if (off >= s->src_sizes[i]) {
+            i++;
+            off = 0;
         }
-        if (ret < 0) {
-            return ret;
+    }
+    if (!any_data) {
+        int64_t len = c->bytes;
+        g_free(c->pieces);
+        c->pieces = NULL;
+        c->npieces = 0;
+        c->bytes = 0;
+        if (s->target_zero) {
+            *skip = len;
+        } else {
+            c->zero = true;
+            c->bytes = len;
         }
-        o += run;
     }
     return 0;
 }
 
-/* Read target range [off, off+len) from the concatenated sources. */
-static int convert_read_range(ConvertState *s, int64_t off, int64_t len, uint8_t *buf,
-                              bool *all_zero)
+/* Wait needed before `bytes` more may be read under -r (0: go now). */
+static int64_t convert_rate_delay_us(ConvertState *s)
 {
-    int64_t base = 0;
-    *all_zero = true;
-    memset(buf, 0, len);
-    for (int i = 0; i < s->nsrc && len > 0; i++) {
-        int64_t size = s->src_sizes[i];
-        if (off >= base + size) {
-            base += size;
+    if (!s->rate) {
+        return 0;
+    }
+    /* As qemu-img: a request may go once what went before fits the rate. */
+    double due = (double)s->rate_sent / s->rate;
+    struct timespec el = tool_tsub(tool_now(), s->rate_start);
+    double now = el.tv_sec + el.tv_nsec / 1e9;
+    return due > now ? (int64_t)((due - now) * 1e6) + 1 : 0;
+}
+
+static void chunk_start_reads(ConvertChunk *c)
+{
+    ConvertState *s = c->s;
+    c->state = CHUNK_READING;
+    c->pending = 1;     /* held until every read is issued */
+    for (int k = 0; k < c->npieces; k++) {
+        ConvertPiece *p = &c->pieces[k];
+        if (p->src < 0) {
+            memset(c->buf + p->buf_off, 0, p->len);
             continue;
         }
-        int64_t in = off - base;
-        int64_t n = MIN(len, size - in);
-        int64_t pnum;
-        int st = bdrv_block_status_above(blk_bs(s->src[i]), NULL, in, n, &pnum, NULL, NULL,
-                                         NULL);
-        if (st < 0) {
-            return st;
+        iovec_init_buf(&p->qiov, c->buf + p->buf_off, p->len);
+        c->pending++;
+        s->rate_sent += p->len;
+        blk_aio_preadv(s->src[p->src], p->src_off, &p->qiov, 0, convert_read_cb, p);
+    }
+    convert_read_cb(&c->pieces[0], 0);
+}
+
+/* Plan and start chunks while slots are free; false when waiting for -r. */
+static int convert_fill(ConvertState *s)
+{
+    for (int k = 0; k < s->nchunks && !s->planned_all && s->ret == 0; k++) {
+        ConvertChunk *c = &s->chunks[k];
+        if (c->state != CHUNK_FREE) {
+            continue;
         }
-        if (!((st & BDRV_BLOCK_ZERO) && !(st & BDRV_BLOCK_DATA) && pnum >= n)) {
-            int ret = blk_pread(s->src[i], in, n, buf, 0);
-            if (ret < 0) {
-                return ret;
+        int64_t delay = convert_rate_delay_us(s);
+        if (delay) {
+            if (s->in_flight) {
+                return 0;       /* a completion will bring us back */
             }
-            if (!buffer_is_zero(buf, n)) {
-                *all_zero = false;
-            }
+            g_usleep(delay);
         }
-        buf += n;
-        off += n;
-        len -= n;
-        base += size;
+        int64_t skip = 0;
+        c->bytes = 0;
+        c->zero = false;
+        c->ret = 0;
+        c->wpos = 0;
+        c->offset = s->pos;
+        int r = s->compressed ? convert_plan_cluster(s, c, &skip)
+                              : convert_plan_plain(s, c, &skip);
+        if (r < 0) {
+            s->ret = r;
+            return r;
+        }
+        if (skip) {
+            convert_advance(s, skip);
+            s->done += skip;
+            k--;                /* the slot is still free */
+            continue;
+        }
+        convert_advance(s, c->bytes);
+        c->seq = s->next_seq++;
+        s->in_flight++;
+        if (c->zero) {
+            c->state = CHUNK_READY;
+        } else {
+            if (!c->buf) {
+                c->buf = bdrv_blockalign(blk_bs(s->target),
+                                         s->compressed ? s->cluster_size : CONVERT_CHUNK);
+            }
+            chunk_start_reads(c);
+        }
     }
     return 0;
 }
 
-/* Compressed conversion goes cluster by cluster of the target, skipping zero clusters. */
-static int convert_copy_compressed(ConvertState *s)
+/* ---- completions (main loop) ---- */
+
+static void convert_salvage(ConvertPiece *p)
 {
-    uint8_t *buf = g_malloc(s->cluster_size);
-    int ret = 0;
-    for (int64_t off = 0; off < s->total; off += s->cluster_size) {
-        int64_t n = MIN(s->cluster_size, s->total - off);
-        bool zero;
-        ret = convert_read_range(s, off, n, buf, &zero);
-        if (ret < 0) {
-            error_report("error while reading at byte %" PRId64 ": %s", off, strerror(-ret));
+    ConvertChunk *c = p->chunk;
+    ConvertState *s = c->s;
+    /* Read sector by sector; what fails reads as zero, with a warning. */
+    for (int64_t o = 0; o < p->len; o += BDRV_SECTOR_SIZE) {
+        int64_t n = MIN(BDRV_SECTOR_SIZE, p->len - o);
+        uint8_t *b = c->buf + p->buf_off + o;
+        int r = blk_pread(s->src[p->src], p->src_off + o, n, b, 0);
+        if (r < 0) {
+            if (!s->quiet) {
+                warn_report("error while reading offset %" PRId64 ": %s",
+                            c->offset + p->buf_off + o, strerror(-r));
+            }
+            memset(b, 0, n);
+        }
+    }
+}
+
+static void convert_read_cb(void *opaque, int ret)
+{
+    ConvertPiece *p = opaque;
+    ConvertChunk *c = p->chunk;
+    if (ret < 0 && c->s->salvage) {
+        convert_salvage(p);
+    } else if (ret < 0 && c->ret == 0) {
+        c->ret = ret;
+        c->err_off = c->offset + p->buf_off;
+        c->err_write = false;
+    }
+    if (--c->pending == 0) {
+        c->state = CHUNK_READY;
+    }
+}
+
+static void convert_write_cb(void *opaque, int ret)
+{
+    ConvertChunk *c = opaque;
+    if (ret < 0 && c->ret == 0) {
+        c->ret = ret;
+        c->err_write = true;
+    }
+    c->pending = 0;
+    c->state = CHUNK_WRITE_NEXT;
+}
+
+static void chunk_release(ConvertChunk *c)
+{
+    for (int k = 0; k < c->npieces; k++) {
+        iovec_destroy(&c->pieces[k].qiov);
+    }
+    g_free(c->pieces);
+    c->pieces = NULL;
+    c->npieces = 0;
+    c->state = CHUNK_FREE;
+    c->s->in_flight--;
+}
+
+/* Length of the run at c->wpos that is all zero (*zero) or holds data. */
+static int64_t convert_next_run(ConvertState *s, ConvertChunk *c, bool *zero)
+{
+    int64_t n = c->bytes - c->wpos;
+    uint8_t *buf = c->buf + c->wpos;
+    if (s->compressed || !s->sparse) {
+        *zero = s->compressed && buffer_is_zero(buf, n);
+        return n;
+    }
+    int64_t off = c->offset + c->wpos;
+    int64_t len = MIN(s->sparse - off % s->sparse, n);
+    *zero = buffer_is_zero(buf, len);
+    while (len < n) {
+        int64_t l2 = MIN(s->sparse, n - len);
+        if (buffer_is_zero(buf + len, l2) != *zero) {
             break;
         }
-        if (!zero) {
-            ret = blk_pwrite(s->target, off, n, buf, BDRV_REQ_WRITE_COMPRESSED);
-            if (ret < 0) {
-                error_report("error while compressing sector %" PRId64 ": %s", off >> 9,
-                             strerror(-ret));
-                break;
-            }
-        }
-        s->done += n;
-        img_progress_print(100.0 * s->done / MAX(s->total, 1));
+        len += l2;
     }
-    g_free(buf);
-    return ret;
+    return len;
 }
 
-static int convert_copy(ConvertState *s)
+/* Issue the chunk's next write request, or free the chunk when all is written. */
+static void chunk_write_step(ConvertChunk *c)
 {
-    if (s->compressed) {
-        return convert_copy_compressed(s);
+    ConvertState *s = c->s;
+    if (c->ret < 0) {
+        return;
     }
-    uint8_t *buf = bdrv_blockalign(blk_bs(s->target), CONVERT_CHUNK);
-    int64_t target_off = 0;
-    int ret = 0;
-    img_progress_print(0);
-    for (int i = 0; i < s->nsrc && ret == 0; i++) {
-        BlockDriverState *bs = blk_bs(s->src[i]);
-        int64_t size = s->src_sizes[i];
-        int64_t off = 0;
-        while (off < size) {
-            int64_t want = MIN(size - off, CONVERT_CHUNK);
-            int64_t n;
-            int st;
-            if (s->target_has_backing) {
-                /* Only what the top source image itself allocates is copied. */
-                st = bdrv_block_status(bs, off, want, &n, NULL, NULL);
-                if (st >= 0 && !(st & (BDRV_BLOCK_ALLOCATED))) {
-                    off += n;
-                    target_off += n;
-                    s->done += n;
-                    img_progress_print(100.0 * s->done / MAX(s->total, 1));
-                    continue;
-                }
-            } else {
-                st = bdrv_block_status_above(bs, NULL, off, want, &n, NULL, NULL, NULL);
-            }
-            if (st < 0) {
-                error_report("error while reading block status at offset %" PRId64 ": %s",
-                             off, strerror(-st));
-                ret = st;
-                break;
-            }
-            n = MIN(n, want);
-            if ((st & BDRV_BLOCK_ZERO) && !(st & BDRV_BLOCK_DATA) && !s->compressed) {
-                if (!s->target_zero || s->target_has_backing) {
-                    ret = blk_pwrite_zeroes(s->target, target_off, n, BDRV_REQ_MAY_UNMAP);
-                    if (ret < 0) {
-                        error_report("error while writing at byte %" PRId64 ": %s", target_off,
-                                     strerror(-ret));
-                        break;
-                    }
-                }
-            } else {
-                ret = blk_pread(s->src[i], off, n, buf, 0);
-                if (ret < 0) {
-                    error_report("error while reading at byte %" PRId64 ": %s", off,
-                                 strerror(-ret));
-                    break;
-                }
-                ret = convert_write(s, target_off, n, buf);
-                if (ret < 0) {
-                    error_report("error while writing at byte %" PRId64 ": %s", target_off,
-                                 strerror(-ret));
-                    break;
-                }
-            }
-            off += n;
-            target_off += n;
-            s->done += n;
-            img_progress_print(100.0 * s->done / MAX(s->total, 1));
+    while (c->wpos < c->bytes) {
+        int64_t at = c->offset + c->wpos;
+        bool zero = c->zero;
+        int64_t len = zero ? c->bytes : convert_next_run(s, c, &zero);
+        uint8_t *data = c->zero ? NULL : c->buf + c->wpos;
+        c->wpos += len;
+        if (zero && s->target_zero) {
+            continue;
         }
+        c->err_off = at;
+        c->state = CHUNK_WRITING;
+        c->pending = 1;
+        if (zero) {
+            blk_aio_pwrite_zeroes(s->target, at, len, BDRV_REQ_MAY_UNMAP, convert_write_cb, c);
+        } else {
+            iovec_destroy(&c->wqiov);
+            iovec_init_buf(&c->wqiov, data, len);
+            blk_aio_pwritev(s->target, at, &c->wqiov, s->compressed ?
+                            BDRV_REQ_WRITE_COMPRESSED : 0, convert_write_cb, c);
+        }
+        return;
     }
-    qemu_vfree(buf);
-    return ret;
+    s->done += c->bytes;
+    if (c->seq == s->write_seq) {
+        s->write_seq++;
+    }
+    chunk_release(c);
 }
 
-int img_convert(int argc, char **argv)
+static void convert_report_error(ConvertState *s, ConvertChunk *c)
+{
+    if (!c->err_write) {
+        error_report("error while reading at byte %" PRId64 ": %s", c->err_off,
+                     strerror(-c->ret));
+    } else if (s->compressed) {
+        error_report("error while compressing sector %" PRId64 ": %s", c->err_off >> 9,
+                     strerror(-c->ret));
+    } else {
+        error_report("error while writing at byte %" PRId64 ": %s", c->err_off,
+                     strerror(-c->ret));
+    }
+}
+
+/* Handle finished requests; true if anything moved. */
+static bool convert_complete(ConvertState *s)
+{
+    bool moved = false;
+    for (int k = 0; k < s->nchunks; k++) {
+        ConvertChunk *c = &s->chunks[k];
+        bool idle = c->state == CHUNK_READY || c->state == CHUNK_WRITE_NEXT;
+        if (idle && c->ret < 0 && s->ret == 0) {
+            convert_report_error(s, c);
+            s->ret = c->ret;
+        }
+        if (idle && s->ret < 0) {
+            /* After an error, chunks are dropped as their requests finish. */
+            chunk_release(c);
+            moved = true;
+        } else if (c->state == CHUNK_WRITE_NEXT) {
+            chunk_write_step(c);
+            moved = true;
+        }
+    }
+    if (s->ret < 0) {
+        return moved;
+    }
+    /* Start the writes whose turn it is (all ready ones under -W). */
+    for (int k = 0; k < s->nchunks; k++) {
+        ConvertChunk *c = &s->chunks[k];
+        if (c->state == CHUNK_READY && (!s->in_order || c->seq == s->write_seq)) {
+            chunk_write_step(c);
+            moved = true;
+            if (s->in_order) {
+                k = -1;         /* it may have finished at once: look for the next */
+            }
+        }
+    }
+    return moved;
+}
+
+static int convert_run(ConvertState *s)
+{
+    GMainContext *ctx = g_main_context_default();
+    s->rate_start = tool_now();
+    for (int k = 0; k < s->nchunks; k++) {
+        s->chunks[k].s = s;
+    }
+    s->planned_all = s->total == 0;
+    while (s->cur_src < s->nsrc && s->src_sizes[s->cur_src] == 0) {
+        s->cur_src++;
+    }
+    img_progress_print(0);
+    for (;;) {
+        while (convert_complete(s)) {
+        }
+        if (s->ret == 0) {
+            convert_fill(s);
+            convert_complete(s);
+        }
+        img_progress_print(100.0 * s->done / MAX(s->total, 1));
+        if (s->in_flight == 0 && (s->planned_all || s->ret < 0)) {
+            break;
+        }
+        if (s->in_flight) {
+            g_main_context_iteration(ctx, TRUE);
+        }
+    }
+    for (int k = 0; k < s->nchunks; k++) {
+        qemu_vfree(s->chunks[k].buf);
+        iovec_destroy(&s->chunks[k].wqiov);
+    }
+    return s->ret;
+}
+
+/* ---- snapshot sources (-l) ---- */
+
+typedef struct SnapshotParam {
+    char *id;
+    char *name;
+    bool either;    /* plain -l NAME: an id or a name */
+} SnapshotParam;
+
+static bool parse_snapshot_param(const char *arg, SnapshotParam *p)
+{
+    g_free(p->id);
+    g_free(p->name);
+    memset(p, 0, sizeof(*p));
+    if (!g_str_has_prefix(arg, "snapshot.")) {
+        p->name = g_strdup(arg);
+        p->either = true;
+        return true;
+    }
+    Error *err = NULL;
+    Opts *o = opts_parse(arg, NULL, &err);
+    if (!o) {
+        error_report_err(err);
+        error_report("Failed in parsing snapshot param '%s'", arg);
+        return false;
+    }
+    for (size_t i = 0; i < opts_count(o); i++) {
+        const char *k = opts_key_at(o, i);
+        if (strcmp(k, "snapshot.id") && strcmp(k, "snapshot.name")) {
+            error_report("Invalid parameter '%s'", k);
+            error_report("Failed in parsing snapshot param '%s'", arg);
+            opts_free(o);
+            return false;
+        }
+    }
+    p->id = g_strdup(opts_get(o, "snapshot.id"));
+    p->name = g_strdup(opts_get(o, "snapshot.name"));
+    opts_free(o);
+    return true;
+}
+
+/* Index of the snapshot the parameter names, or -1. */
+static int find_snapshot(const BlockSnapshotInfo *sn, int n, const SnapshotParam *p)
+{
+    for (int pass = 0; pass < (p->either ? 2 : 1); pass++) {
+        for (int i = 0; i < n; i++) {
+            bool ok;
+            if (p->either) {
+                ok = !strcmp(pass == 0 ? sn[i].id : sn[i].name, p->name);
+            } else {
+                ok = (!p->id || !strcmp(sn[i].id, p->id)) &&
+                     (!p->name || !strcmp(sn[i].name, p->name));
+            }
+            if (ok) {
+                return i;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Copy a whole file (keeping holes) from fd `in` to fd `out`. */
+static int copy_file(int in, int out)
+{
+    off_t end = lseek(in, 0, SEEK_END);
+    off_t pos = 0;
+    while (pos < end) {
+        off_t data = lseek(in, pos, SEEK_DATA);
+        if (data < 0) {
+            break;              /* only a hole is left */
+        }
+        off_t hole = lseek(in, data, SEEK_HOLE);
+        if (hole < 0) {
+            hole = end;
+        }
+        loff_t ioff = data, ooff = data;
+        while (ioff < hole) {
+            ssize_t n = copy_file_range(in, &ioff, out, &ooff, hole - ioff, 0);
+            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+                char buf[65536];
+                n = pread(in, buf, MIN((off_t)sizeof(buf), hole - ioff), ioff);
+                if (n > 0 && pwrite(out, buf, n, ooff) != n) {
+                    n = -1;
+                }
+                if (n > 0) {
+                    ioff += n;
+                    ooff += n;
+                }
+            }
+            if (n <= 0) {
+                return n < 0 ? -errno : -EIO;
+            }
+        }
+        pos = hole;
+    }
+    return ftruncate(out, end) < 0 ? -errno : 0;
+}
+
+/*
+ * The source as it was at an internal snapshot.  The block layer has no
+ * read-only temporary snapshot view (qemu's bdrv_snapshot_load_tmp), so the
+ * image file is copied next to the original (backing file names stay valid),
+ * the copy is reverted to the snapshot and read from; the copy is unlinked at
+ * once and vanishes when closed.
+ */
+static BlockBackend *open_snapshot(BlockBackend *blk, const SnapshotParam *p, const char *cache,
+                                   int flags)
+{
+    BlockDriverState *bs = blk_bs(blk);
+    BlockSnapshotInfo *sn = NULL;
+    int n = bdrv_snapshot_list(bs, &sn);
+    if (n == -ENOTSUP) {
+        error_report("Failed to load snapshot: Block format '%s' used by device '' does not "
+                     "support temporarily loading internal snapshots", bdrv_get_format_name(bs));
+        return NULL;
+    }
+    int idx = n > 0 ? find_snapshot(sn, n, p) : -1;
+    char *id = idx >= 0 ? g_strdup(sn[idx].id) : NULL;
+    if (n > 0) {
+        bdrv_snapshot_list_free(sn, n);
+    } else {
+        g_free(sn);
+    }
+    if (!id) {
+        error_report("Failed to load snapshot: Can't find snapshot");
+        return NULL;
+    }
+    const char *path = bdrv_get_filename(bs);
+    char *dir = g_path_get_dirname(path);
+    char *tmp = g_build_filename(dir, ".kemu-img-snapshot-XXXXXX", NULL);
+    BlockBackend *copy = NULL;
+    int in = open(path, O_RDONLY);
+    int out = in < 0 ? -1 : g_mkstemp(tmp);
+    int r = (in < 0 || out < 0) ? -errno : copy_file(in, out);
+    if (in >= 0) {
+        close(in);
+    }
+    if (out >= 0) {
+        close(out);
+    }
+    Error *err = NULL;
+    if (r == 0) {
+        bool writethrough = false;
+        int cflags = BDRV_O_RDWR | BDRV_O_NO_LOCK | (flags & ~BDRV_O_NO_LOCK);
+        bdrv_parse_cache_mode(cache, &cflags, &writethrough);
+        copy = blk_new_open(tmp, bdrv_get_format_name(bs), NULL, cflags, false, &err);
+        if (copy && bdrv_snapshot_goto(blk_bs(copy), id, &err) < 0) {
+            blk_unref(copy);
+            copy = NULL;
+        }
+        if (!copy) {
+            error_report_err(err);
+        }
+    } else {
+        error_report("Failed to load snapshot: %s", strerror(-r));
+    }
+    if (out >= 0) {
+        unlink(tmp);
+    }
+    g_free(tmp);
+    g_free(dir);
+    g_free(id);
+    return copy;
+}
+
+/* ---- option parsing ---- */
+
+typedef struct ConvertOpts {
+    const char *fmt, *out_fmt, *cache, *src_cache, *out_baseimg, *backing_fmt;
+    bool quiet, progress, skip_create, target_is_zero, compress, help, copy_range;
+    bool force_share, image_opts, target_image_opts, salvage, in_order, explicit_sparse;
+    int64_t sparse;
+    int64_t rate;
+    int parallel;
+    SnapshotParam snapshot;
+    bool has_snapshot;
+    Opts *opts;
+} ConvertOpts;
+
+static void convert_usage(void)
+{
+    printf("convert [--object objectdef] [--image-opts] [--target-image-opts] "
+           "[--target-is-zero] [--bitmaps] [-U] [-C] [-c] [-p] [-q] [-n] [-f fmt] "
+           "[-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] "
+           "[-o options] [-l snapshot_param] [-S sparse_size] [-r rate_limit] "
+           "[-m num_coroutines] [-W] [--salvage] filename [filename2 [...]] "
+           "output_filename\n");
+}
+
+/* Parse the options; 0 = go on, 1 = error, 2 = done (help printed). */
+static int convert_parse(int argc, char **argv, ConvertOpts *o)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -219,158 +715,258 @@ int img_convert(int argc, char **argv)
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *out_fmt = NULL, *cache = "unsafe", *src_cache = "writeback";
-    const char *out_baseimg = NULL, *backing_fmt = NULL;
-    bool quiet = false, progress = false, skip_create = false, target_is_zero = false;
-    bool compress = false, help = false;
-    int64_t sparse = 4096;
-    Opts *opts = NULL;
-    int c, ret = 1;
-    ConvertState s;
-    memset(&s, 0, sizeof(s));
+    int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hf:O:B:CcF:o:l:S:pt:T:qnm:WUr:", long_options,
                             NULL)) != -1) {
         switch (c) {
         case 'f':
-            fmt = optarg;
+            o->fmt = optarg;
             break;
         case 'O':
-            out_fmt = optarg;
+            o->out_fmt = optarg;
             break;
         case 'B':
-            out_baseimg = optarg;
+            o->out_baseimg = optarg;
             break;
         case 'F':
-            backing_fmt = optarg;
+            o->backing_fmt = optarg;
             break;
         case 'c':
-            compress = true;
+            o->compress = true;
+            break;
+        case 'C':
+            o->copy_range = true;
             break;
         case 'o':
-            if (opts_str_is_help(optarg)) {
-                help = true;
-                break;
+            if (!img_add_opts(&o->opts, optarg, &o->help)) {
+                return 1;
             }
-            {
-                Error *err = NULL;
-                Opts *o = opts_parse(optarg, NULL, &err);
-                if (!o) {
-                    error_report_err(err);
-                    goto out;
-                }
-                if (!opts) {
-                    opts = opts_new();
-                }
-                for (size_t i = 0; i < opts_count(o); i++) {
-                    opts_set(opts, opts_key_at(o, i), opts_value_at(o, i));
-                }
-                opts_free(o);
+            break;
+        case 'l':
+            if (!parse_snapshot_param(optarg, &o->snapshot)) {
+                return 1;
             }
+            o->has_snapshot = true;
             break;
         case 'S': {
             uint64_t v;
             if (!parse_size(optarg, &v) || v > 16 * 1024 * 1024 || (v % 512)) {
                 error_report("Invalid buffer size for sparse output specified. Valid sizes are "
                              "multiples of 512 up to 16M.");
-                goto out;
+                return 1;
             }
-            sparse = (int64_t)v;
+            o->sparse = (int64_t)v;
+            o->explicit_sparse = true;
             break;
         }
         case 'p':
-            progress = true;
+            o->progress = true;
             break;
         case 't':
-            cache = optarg;
+            o->cache = optarg;
             break;
         case 'T':
-            src_cache = optarg;
+            o->src_cache = optarg;
             break;
         case 'q':
-            quiet = true;
+            o->quiet = true;
             break;
         case 'n':
-            skip_create = true;
+            o->skip_create = true;
+            break;
+        case 'm': {
+            uint64_t v;
+            if (!parse_uint(optarg, &v) || v < 1 || v > CONVERT_MAX_PARALLEL) {
+                error_report("Invalid number of coroutines. Allowed number of coroutines is "
+                             "between 1 and %d", CONVERT_MAX_PARALLEL);
+                return 1;
+            }
+            o->parallel = (int)v;
+            break;
+        }
+        case 'W':
+            o->in_order = false;
+            break;
+        case 'r': {
+            int64_t v = tool_cvtnum(optarg);
+            if (v < 0) {
+                img_size_error("Invalid rate limit specified.");
+                return 1;
+            }
+            o->rate = v;
+            break;
+        }
+        case 'U':
+            o->force_share = true;
+            break;
+        case 'I':
+            o->image_opts = true;
+            break;
+        case 'K':
+            o->target_image_opts = true;
+            break;
+        case 'Y':
+            o->salvage = true;
             break;
         case 'Z':
-            target_is_zero = true;
+            o->target_is_zero = true;
             break;
-        case 'l':
-            error_report("Failed to load snapshot: Operation not supported");
-            goto out;
-        case 'C':
-        case 'm':
-        case 'W':
-        case 'U':
-        case 'r':
         case 'J':
-        case 'I':
-        case 'K':
-        case 'Y':
         case 'X':
             break;
         case 'h':
-            printf("convert [--object objectdef] [--image-opts] [--target-image-opts] "
-                   "[--target-is-zero] [--bitmaps] [-U] [-C] [-c] [-p] [-q] [-n] [-f fmt] "
-                   "[-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] "
-                   "[-o options] [-l snapshot_param] [-S sparse_size] [-r rate_limit] "
-                   "[-m num_coroutines] [-W] [--salvage] filename [filename2 [...]] "
-                   "output_filename\n");
-            ret = 0;
-            goto out;
-        case ':':
-            error_report("option '%s' requires an argument", argv[optind - 1]);
-            goto out;
+            convert_usage();
+            return 2;
         default:
-            error_report("Invalid option");
-            goto out;
+            tool_getopt_error(c, argv);
+            return 1;
         }
     }
-    if (!out_fmt) {
-        out_fmt = "raw";
+    return 0;
+}
+
+/* Checks qemu-img makes before opening anything, in its order. */
+static bool convert_check(const ConvertOpts *o, int nfiles)
+{
+    if (o->image_opts && o->fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        return false;
     }
-    if (!bdrv_find_format(out_fmt)) {
-        error_report("Unknown file format '%s'", out_fmt);
+    if (nfiles < 2) {
+        error_report("Must specify image file name");
+        return false;
+    }
+    if (o->compress && o->copy_range) {
+        error_report("Cannot enable copy offloading when -c is used");
+        return false;
+    }
+    if (o->explicit_sparse && o->copy_range) {
+        error_report("Cannot enable copy offloading when -S is used");
+        return false;
+    }
+    if (o->target_image_opts && !o->skip_create) {
+        error_report("--target-image-opts requires use of -n flag");
+        return false;
+    }
+    if (o->target_is_zero && !o->skip_create) {
+        error_report("--target-is-zero requires use of -n flag");
+        return false;
+    }
+    if (o->has_snapshot && nfiles > 2) {
+        error_report("No support for concatenating multiple snapshot");
+        return false;
+    }
+    return true;
+}
+
+/* Open one convert source (or image-opts string); prints qemu-img's error. */
+static BlockBackend *convert_open_source(const ConvertOpts *o, const char *arg, int flags)
+{
+    if (!o->image_opts) {
+        return img_open(arg, o->fmt, flags, o->src_cache, o->quiet);
+    }
+    char *file, *fmt, *msg;
+    if (!tool_parse_image_opts(arg, &file, &fmt, &msg)) {
+        error_report("Could not open '%s': %s", arg, msg);
+        g_free(msg);
+        return NULL;
+    }
+    BlockBackend *blk = img_open(file, fmt, flags, o->src_cache, o->quiet);
+    g_free(file);
+    g_free(fmt);
+    return blk;
+}
+
+int img_convert(int argc, char **argv)
+{
+    ConvertOpts o = {
+        .cache = "unsafe", .src_cache = "writeback", .sparse = 4096,
+        .parallel = CONVERT_DEFAULT_PARALLEL, .in_order = true,
+    };
+    int ret = 1;
+    ConvertState s;
+    memset(&s, 0, sizeof(s));
+    char *target_file = NULL, *target_fmt = NULL;
+    int r = convert_parse(argc, argv, &o);
+    if (r) {
+        ret = r == 2 ? 0 : 1;
         goto out;
     }
-    if (help) {
-        bdrv_print_create_options(out_fmt);
+    if (o.target_image_opts && !o.skip_create) {
+        error_report("--target-image-opts requires use of -n flag");
+        goto out;
+    }
+    if (o.target_image_opts && o.out_fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        goto out;
+    }
+    if (!o.out_fmt && !o.target_image_opts) {
+        o.out_fmt = "raw";
+    }
+    if (o.out_fmt && !bdrv_find_format(o.out_fmt)) {
+        error_report("Unknown file format '%s'", o.out_fmt);
+        goto out;
+    }
+    if (o.help) {
+        bdrv_print_create_options(o.out_fmt ? o.out_fmt : "raw");
         ret = 0;
         goto out;
     }
-    if (quiet) {
-        progress = false;
+    if (o.quiet) {
+        o.progress = false;
     }
-    if (argc - optind < 2) {
-        error_report("Must specify image file name");
+    if (!convert_check(&o, argc - optind)) {
         goto out;
     }
-    if (target_is_zero && !skip_create) {
-        error_report("--target-is-zero requires use of -n flag");
-        goto out;
+    const char *out_arg = argv[argc - 1];
+    const char *out_filename = out_arg;
+    if (o.target_image_opts) {
+        char *msg;
+        if (!tool_parse_image_opts(out_arg, &target_file, &target_fmt, &msg)) {
+            error_report("Could not open '%s': %s", out_arg, msg);
+            g_free(msg);
+            goto out;
+        }
+        out_filename = target_file;
+        o.out_fmt = target_fmt;
     }
-    if (compress && strcmp(out_fmt, "qcow2") != 0) {
+    if (o.out_fmt && o.compress && strcmp(o.out_fmt, "qcow2") != 0) {
         error_report("Compression not supported for this file format");
         goto out;
     }
-    if (compress && out_baseimg) {
+    if (o.compress && o.out_baseimg) {
         error_report("Cannot use compression with a backing file");
         goto out;
     }
-    if (out_baseimg && skip_create) {
+    if (o.out_baseimg && o.skip_create) {
         error_report("Use of -B and -n together is not supported");
         goto out;
     }
     s.nsrc = argc - optind - 1;
     s.src = g_new0(BlockBackend *, s.nsrc);
     s.src_sizes = g_new0(int64_t, s.nsrc);
-    s.sparse = sparse;
-    s.compressed = compress;
+    s.sparse = o.copy_range ? 0 : o.sparse;
+    s.zero_as_data = o.explicit_sparse && o.sparse == 0;
+    s.compressed = o.compress;
+    s.in_order = o.in_order || o.compress;   /* compressed clusters go out in order */
+    s.salvage = o.salvage;
+    s.quiet = o.quiet;
+    s.rate = o.rate;
+    s.nchunks = o.parallel;
+    int sflags = o.force_share ? BDRV_O_NO_LOCK : 0;
     for (int i = 0; i < s.nsrc; i++) {
-        s.src[i] = img_open(argv[optind + i], fmt, 0, src_cache, quiet);
+        s.src[i] = convert_open_source(&o, argv[optind + i], sflags);
         if (!s.src[i]) {
             goto out;
+        }
+        if (o.has_snapshot) {
+            BlockBackend *snap = open_snapshot(s.src[i], &o.snapshot, o.src_cache, sflags);
+            blk_unref(s.src[i]);
+            s.src[i] = snap;
+            if (!snap) {
+                goto out;
+            }
         }
         s.src_sizes[i] = blk_getlength(s.src[i]);
         if (s.src_sizes[i] < 0) {
@@ -380,51 +976,54 @@ int img_convert(int argc, char **argv)
         }
         s.total += s.src_sizes[i];
     }
-    const char *out_filename = argv[argc - 1];
-    if (!skip_create) {
-        if (!opts) {
-            opts = opts_new();
+    if (!o.skip_create) {
+        if (!o.opts) {
+            o.opts = opts_new();
         }
-        if (out_baseimg) {
-            opts_set(opts, "backing_file", out_baseimg);
-            if (backing_fmt) {
-                opts_set(opts, "backing_fmt", backing_fmt);
+        if (o.out_baseimg) {
+            opts_set(o.opts, "backing_file", o.out_baseimg);
+            if (o.backing_fmt) {
+                opts_set(o.opts, "backing_fmt", o.backing_fmt);
             }
         }
-        if (!opts_has(opts, "size")) {
+        if (!opts_has(o.opts, "size")) {
             char *sz = g_strdup_printf("%" PRId64, s.total);
-            opts_set(opts, "size", sz);
+            opts_set(o.opts, "size", sz);
             g_free(sz);
         }
-        if (out_baseimg && !backing_fmt) {
+        if (o.out_baseimg && !o.backing_fmt) {
             error_report("%s: Backing file specified without backing format", out_filename);
             goto out;
         }
-        if (img_do_create(out_fmt, out_filename, opts, true)) {
+        if (img_do_create(o.out_fmt, out_filename, o.opts, true)) {
             goto out;
         }
     }
     int tflags = BDRV_O_RDWR | BDRV_O_UNMAP | BDRV_O_NO_BACKING;
-    s.target = img_open(out_filename, out_fmt, tflags, cache, quiet);
+    s.target = img_open(out_filename, o.out_fmt, tflags, o.cache, o.quiet);
     if (!s.target) {
         goto out;
     }
     BlockDriverState *tbs = blk_bs(s.target);
+    if (o.compress && strcmp(bdrv_get_format_name(tbs), "qcow2") != 0) {
+        error_report("Compression not supported for this file format");
+        goto out;
+    }
     s.target_has_backing = bdrv_get_backing_filename(tbs)[0] != 0;
-    s.target_zero = (!skip_create && !s.target_has_backing) || target_is_zero;
-    if (skip_create && blk_getlength(s.target) < s.total) {
+    s.target_zero = (!o.skip_create && !s.target_has_backing) || o.target_is_zero;
+    if (o.skip_create && blk_getlength(s.target) < s.total) {
         error_report("Output image is too small: %" PRId64 " < %" PRId64,
                      blk_getlength(s.target), s.total);
         goto out;
     }
     BlockDriverInfo bdi;
     s.cluster_size = (bdrv_get_info(tbs, &bdi) == 0 && bdi.cluster_size) ? bdi.cluster_size : 65536;
-    img_progress_init(progress);
-    ret = convert_copy(&s) < 0 ? 1 : 0;
+    img_progress_init(o.progress);
+    ret = convert_run(&s) < 0 ? 1 : 0;
     if (ret == 0) {
-        int r = blk_flush(s.target);
-        if (r < 0) {
-            error_report("error while flushing the output image: %s", strerror(-r));
+        int fr = blk_flush(s.target);
+        if (fr < 0) {
+            error_report("error while flushing the output image: %s", strerror(-fr));
             ret = 1;
         }
     }
@@ -442,386 +1041,10 @@ out:
     }
     g_free(s.src);
     g_free(s.src_sizes);
-    opts_free(opts);
-    return ret;
-}
-
-/* ---- compare ---- */
-
-/* Offset (relative) of the first 512-byte sector that differs, or -1. */
-static int64_t first_difference(const uint8_t *a, const uint8_t *b, int64_t n)
-{
-    for (int64_t o = 0; o < n; o += BDRV_SECTOR_SIZE) {
-        int64_t l = MIN(BDRV_SECTOR_SIZE, n - o);
-        if (memcmp(a + o, b + o, l)) {
-            return o;
-        }
-    }
-    return -1;
-}
-
-static int64_t first_nonzero(const uint8_t *a, int64_t n)
-{
-    for (int64_t o = 0; o < n; o += BDRV_SECTOR_SIZE) {
-        if (!buffer_is_zero(a + o, MIN(BDRV_SECTOR_SIZE, n - o))) {
-            return o;
-        }
-    }
-    return -1;
-}
-
-int img_compare(int argc, char **argv)
-{
-    static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
-        { "force-share", no_argument, NULL, 'U' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *fmt1 = NULL, *fmt2 = NULL, *cache = "writeback";
-    bool quiet = false, strict = false, progress = false;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt1 = optarg;
-            break;
-        case 'F':
-            fmt2 = optarg;
-            break;
-        case 'T':
-            cache = optarg;
-            break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 's':
-            strict = true;
-            break;
-        case 'U':
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] "
-                   "[-p] [-q] [-s] [-U] filename1 filename2\n");
-            return 0;
-        default:
-            error_report("Invalid option");
-            return 2;
-        }
-    }
-    if (quiet) {
-        progress = false;
-    }
-    if (optind != argc - 2) {
-        error_report("Expecting two image file names");
-        return 2;
-    }
-    const char *name1 = argv[optind], *name2 = argv[optind + 1];
-    int ret = 2;
-    uint8_t *b1 = NULL, *b2 = NULL;
-    BlockBackend *blk2 = NULL;
-    BlockBackend *blk1 = img_open(name1, fmt1, 0, cache, quiet);
-    if (!blk1) {
-        return 2;
-    }
-    blk2 = img_open(name2, fmt2, 0, cache, quiet);
-    if (!blk2) {
-        goto out;
-    }
-    BlockDriverState *bs1 = blk_bs(blk1), *bs2 = blk_bs(blk2);
-    int64_t total1 = blk_getlength(blk1), total2 = blk_getlength(blk2);
-    if (total1 < 0 || total2 < 0) {
-        error_report("Can't get size of %s: %s", total1 < 0 ? name1 : name2,
-                     strerror((int)-(total1 < 0 ? total1 : total2)));
-        ret = 4;
-        goto out;
-    }
-    if (strict && total1 != total2) {
-        img_qprintf(quiet, "Strict mode: Image size mismatch!\n");
-        ret = 1;
-        goto out;
-    }
-    b1 = g_malloc(COMPARE_CHUNK);
-    b2 = g_malloc(COMPARE_CHUNK);
-    int64_t common = MIN(total1, total2);
-    int64_t big = MAX(total1, total2);
-    img_progress_init(progress);
-    int64_t off = 0;
-    while (off < common) {
-        int64_t n1, n2;
-        int st1 = bdrv_block_status_above(bs1, NULL, off, common - off, &n1, NULL, NULL, NULL);
-        int st2 = bdrv_block_status_above(bs2, NULL, off, common - off, &n2, NULL, NULL, NULL);
-        if (st1 < 0 || st2 < 0) {
-            error_report("Sector allocation test failed for %s", st1 < 0 ? name1 : name2);
-            ret = 3;
-            goto out;
-        }
-        bool a1 = st1 & BDRV_BLOCK_ALLOCATED, a2 = st2 & BDRV_BLOCK_ALLOCATED;
-        if (strict && a1 != a2) {
-            img_qprintf(quiet, "Strict mode: Offset %" PRId64 " allocation mismatch!\n", off);
-            ret = 1;
-            goto out;
-        }
-        int64_t n = MIN(MIN(n1, n2), COMPARE_CHUNK);
-        bool z1 = (st1 & BDRV_BLOCK_ZERO) && !(st1 & BDRV_BLOCK_DATA);
-        bool z2 = (st2 & BDRV_BLOCK_ZERO) && !(st2 & BDRV_BLOCK_DATA);
-        if (!(z1 && z2)) {
-            int r = z1 ? 0 : blk_pread(blk1, off, n, b1, 0);
-            if (r == 0) {
-                r = z2 ? 0 : blk_pread(blk2, off, n, b2, 0);
-            }
-            if (r < 0) {
-                error_report("Error while reading offset %" PRId64 ": %s", off, strerror(-r));
-                ret = 4;
-                goto out;
-            }
-            if (z1) {
-                memset(b1, 0, n);
-            }
-            if (z2) {
-                memset(b2, 0, n);
-            }
-            int64_t d = first_difference(b1, b2, n);
-            if (d >= 0) {
-                img_qprintf(quiet, "Content mismatch at offset %" PRId64 "!\n", off + d);
-                ret = 1;
-                goto out;
-            }
-        }
-        off += n;
-        img_progress_print(100.0 * off / MAX(big, 1));
-    }
-    if (total1 != total2) {
-        BlockBackend *blk_over = total1 > total2 ? blk1 : blk2;
-        BlockDriverState *bs_over = blk_bs(blk_over);
-        img_qprintf(quiet, "Warning: Image size mismatch!\n");
-        while (off < big) {
-            int64_t n;
-            int st = bdrv_block_status_above(bs_over, NULL, off, big - off, &n, NULL, NULL, NULL);
-            if (st < 0) {
-                error_report("Sector allocation test failed for %s",
-                             total1 > total2 ? name1 : name2);
-                ret = 3;
-                goto out;
-            }
-            n = MIN(n, COMPARE_CHUNK);
-            if (strict && (st & BDRV_BLOCK_ALLOCATED)) {
-                img_qprintf(quiet, "Strict mode: Offset %" PRId64 " allocation mismatch!\n", off);
-                ret = 1;
-                goto out;
-            }
-            if (!((st & BDRV_BLOCK_ZERO) && !(st & BDRV_BLOCK_DATA))) {
-                int r = blk_pread(blk_over, off, n, b1, 0);
-                if (r < 0) {
-                    error_report("Error while reading offset %" PRId64 ": %s", off, strerror(-r));
-                    ret = 4;
-                    goto out;
-                }
-                int64_t d = first_nonzero(b1, n);
-                if (d >= 0) {
-                    img_qprintf(quiet, "Content mismatch at offset %" PRId64 "!\n", off + d);
-                    ret = 1;
-                    goto out;
-                }
-            }
-            off += n;
-            img_progress_print(100.0 * off / MAX(big, 1));
-        }
-    }
-    img_progress_end();
-    img_qprintf(quiet, "Images are identical.\n");
-    ret = 0;
-out:
-    g_free(b1);
-    g_free(b2);
-    if (blk2) {
-        blk_unref(blk2);
-    }
-    blk_unref(blk1);
-    return ret;
-}
-
-/* ---- map ---- */
-
-typedef struct MapEntry {
-    int64_t start;
-    int64_t length;
-    int depth;
-    bool present;
-    bool zero;
-    bool data;
-    bool has_offset;
-    int64_t offset;
-    const char *filename;
-} MapEntry;
-
-static int map_dump(const MapEntry *e, OutputFormat ofmt, bool first)
-{
-    if (ofmt == OFORMAT_HUMAN) {
-        if (e->data && !e->has_offset) {
-            error_report("File contains external, encrypted or compressed clusters.");
-            return -1;
-        }
-        if (e->data && !e->zero) {
-            printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", (uint64_t)e->start,
-                   (uint64_t)e->length, (uint64_t)(e->has_offset ? e->offset : 0),
-                   e->filename ? e->filename : "");
-        }
-        return 0;
-    }
-    printf("%s{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", \"depth\": %d, "
-           "\"present\": %s, \"zero\": %s, \"data\": %s", first ? "[" : ",\n", e->start,
-           e->length, e->depth, e->present ? "true" : "false", e->zero ? "true" : "false",
-           e->data ? "true" : "false");
-    if (e->has_offset) {
-        printf(", \"offset\": %" PRId64, e->offset);
-    }
-    printf("}");
-    return 0;
-}
-
-static bool map_mergeable(const MapEntry *a, const MapEntry *b)
-{
-    return a->start + a->length == b->start && a->depth == b->depth &&
-           a->present == b->present && a->zero == b->zero && a->data == b->data &&
-           a->has_offset == b->has_offset &&
-           (!a->has_offset || a->offset + a->length == b->offset) &&
-           ((!a->filename && !b->filename) ||
-            (a->filename && b->filename && !strcmp(a->filename, b->filename)));
-}
-
-int img_map(int argc, char **argv)
-{
-    static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "format", required_argument, NULL, 'f' },
-        { "output", required_argument, NULL, 'o' },
-        { "start-offset", required_argument, NULL, 's' },
-        { "max-length", required_argument, NULL, 'l' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
-        { "force-share", no_argument, NULL, 'U' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *fmt = NULL;
-    OutputFormat ofmt = OFORMAT_HUMAN;
-    int64_t start = 0, max_len = -1;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'o':
-            if (!img_parse_output(optarg, &ofmt)) {
-                return 1;
-            }
-            break;
-        case 's':
-            start = tool_cvtnum(optarg);
-            if (start < 0) {
-                error_report("Invalid start offset specified! You may use k, M, G, T, P or E "
-                             "suffixes for ");
-                error_report("kilobytes, megabytes, gigabytes, terabytes, petabytes and "
-                             "exabytes.");
-                return 1;
-            }
-            break;
-        case 'l':
-            max_len = tool_cvtnum(optarg);
-            if (max_len < 0) {
-                error_report("Invalid length specified! You may use k, M, G, T, P or E "
-                             "suffixes for ");
-                error_report("kilobytes, megabytes, gigabytes, terabytes, petabytes and "
-                             "exabytes.");
-                return 1;
-            }
-            break;
-        case 'U':
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] "
-                   "[--max-length=len] [--output=ofmt] [-U] filename\n");
-            return 0;
-        default:
-            error_report("Invalid option");
-            return 1;
-        }
-    }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
-        return 1;
-    }
-    BlockBackend *blk = img_open(argv[optind], fmt, 0, NULL, false);
-    if (!blk) {
-        return 1;
-    }
-    BlockDriverState *bs = blk_bs(blk);
-    int64_t length = blk_getlength(blk);
-    int64_t end = max_len >= 0 ? MIN(length, start + max_len) : length;
-    if (ofmt == OFORMAT_HUMAN) {
-        printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
-    }
-    MapEntry cur = { 0 };
-    bool have = false, first = true;
-    int ret = 0;
-    for (int64_t off = start; off < end;) {
-        int64_t n, map;
-        BlockDriverState *file;
-        int depth;
-        int st = bdrv_block_status_above(bs, NULL, off, MIN(end - off, INT64_C(1) << 30), &n,
-                                         &map, &file, &depth);
-        if (st < 0) {
-            error_report("Could not read file metadata: %s", strerror(-st));
-            ret = 1;
-            break;
-        }
-        MapEntry e = {
-            .start = off,
-            .length = n,
-            .depth = depth,
-            .present = st & BDRV_BLOCK_ALLOCATED,
-            .zero = st & BDRV_BLOCK_ZERO,
-            .data = st & BDRV_BLOCK_DATA,
-            .has_offset = st & BDRV_BLOCK_OFFSET_VALID,
-            .offset = map,
-            .filename = file ? bdrv_get_filename(file) : NULL,
-        };
-        if (!e.has_offset) {
-            e.offset = 0;
-        }
-        if (have && map_mergeable(&cur, &e)) {
-            cur.length += e.length;
-        } else {
-            if (have) {
-                if (map_dump(&cur, ofmt, first) < 0) {
-                    ret = 1;
-                    break;
-                }
-                first = false;
-            }
-            cur = e;
-            have = true;
-        }
-        off += n;
-    }
-    if (ret == 0 && have) {
-        ret = map_dump(&cur, ofmt, first) < 0 ? 1 : 0;
-        first = false;
-    }
-    if (ofmt == OFORMAT_JSON) {
-        printf(first ? "[]\n" : "]\n");
-    }
-    blk_unref(blk);
+    g_free(target_file);
+    g_free(target_fmt);
+    g_free(o.snapshot.id);
+    g_free(o.snapshot.name);
+    opts_free(o.opts);
     return ret;
 }

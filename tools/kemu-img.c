@@ -108,14 +108,14 @@ BlockBackend *img_open(const char *filename, const char *fmt, int flags, const c
 
 /* ---- create ---- */
 
-static void size_error(void)
+void img_size_error(const char *what)
 {
-    error_report("Invalid image size specified. You may use k, M, G, T, P or E suffixes for");
+    error_report("%s You may use k, M, G, T, P or E suffixes for", what);
     error_report("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
 }
 
 /* Merge "-o a=b,c=d" strings into opts; "help" asks for the option list. */
-static bool img_add_opts(Opts **opts, const char *str, bool *help)
+bool img_add_opts(Opts **opts, const char *str, bool *help)
 {
     Error *err = NULL;
     if (opts_str_is_help(str)) {
@@ -228,7 +228,7 @@ static int img_create(int argc, char **argv)
     if (optind < argc) {
         uint64_t size;
         if (!parse_size(argv[optind], &size) || size > INT64_MAX) {
-            size_error();
+            img_size_error("Invalid image size specified.");
             goto out;
         }
         char *s = g_strdup_printf("%" PRIu64, size);

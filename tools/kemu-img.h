@@ -25,6 +25,11 @@ void img_progress_init(bool enabled);
 void img_progress_print(double percent);
 void img_progress_end(void);
 
+/* Merge "-o a=b,c=d" into *opts (created on demand); "help" sets *help. */
+bool img_add_opts(Opts **opts, const char *str, bool *help);
+/* "<what> You may use k, M, G, T, P or E suffixes for" and its second line. */
+void img_size_error(const char *what);
+
 int img_convert(int argc, char **argv);
 int img_compare(int argc, char **argv);
 int img_map(int argc, char **argv);

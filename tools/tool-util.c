@@ -9,6 +9,8 @@
 #include <string.h>
 #include <glib.h>
 
+#include "block/block-backend.h"
+#include "kemu/error.h"
 #include "kemu/option.h"
 
 void tool_cvtstr(double value, char *str, size_t size)
@@ -83,4 +85,106 @@ double tool_tdiv(double value, struct timespec t)
 {
     double secs = t.tv_sec + t.tv_nsec / 1e9;
     return secs > 0 ? value / secs : 0.0;
+}
+
+struct timespec tool_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t;
+}
+
+void tool_getopt_error(int c, char **argv)
+{
+    extern int optind;
+    const char *word = argv[optind - 1];
+    if (c == ':') {
+        error_report("missing argument for option '%s'", word);
+    } else {
+        error_report("unrecognized option '%s'", word);
+    }
+    fprintf(stderr, "Try '%s --help' for more information\n", error_get_progname());
+}
+
+bool tool_parse_cache(const char *mode, int *flags, bool *writethrough)
+{
+    if (bdrv_parse_cache_mode(mode, flags, writethrough) < 0) {
+        error_report("Invalid cache option: %s", mode);
+        return false;
+    }
+    return true;
+}
+
+bool tool_parse_aio(const char *mode, int *flags)
+{
+    if (bdrv_parse_aio(mode, flags) < 0) {
+        error_report("Invalid aio option: %s", mode);
+        return false;
+    }
+    return true;
+}
+
+bool tool_parse_discard(const char *mode, int *flags)
+{
+    if (!strcmp(mode, "ignore") || !strcmp(mode, "off")) {
+        *flags &= ~BDRV_O_UNMAP;
+    } else if (!strcmp(mode, "unmap") || !strcmp(mode, "on")) {
+        *flags |= BDRV_O_UNMAP;
+    } else {
+        error_report("Invalid discard option: %s", mode);
+        return false;
+    }
+    return true;
+}
+
+bool tool_parse_image_opts(const char *str, char **filename, char **fmt, char **errmsg)
+{
+    *filename = *fmt = *errmsg = NULL;
+    if (!strchr(str, '=')) {
+        /* qemu-img takes a bare word as the name of an existing node. */
+        *errmsg = g_strdup_printf("Cannot find device='%s' nor node-name='%s'", str, str);
+        return false;
+    }
+    Error *err = NULL;
+    Opts *o = opts_parse(str, NULL, &err);
+    if (!o) {
+        *errmsg = g_strdup(error_get_pretty(err));
+        error_free(err);
+        return false;
+    }
+    const char *driver = opts_get(o, "driver");
+    const char *file = opts_get(o, "file.filename");
+    const char *proto = opts_get(o, "file.driver");
+    const char *plain = opts_get(o, "filename");
+    const char *bad = NULL;
+    bool bad_file = false;
+    for (size_t i = 0; i < opts_count(o) && !bad; i++) {
+        const char *k = opts_key_at(o, i);
+        if (!strcmp(k, "driver") || !strcmp(k, "file.filename") || !strcmp(k, "file.driver") ||
+            !strcmp(k, "filename")) {
+            continue;
+        }
+        bad = k;
+        bad_file = g_str_has_prefix(k, "file.");
+    }
+    if (driver && !bdrv_find_format(driver)) {
+        *errmsg = g_strdup_printf("Unknown driver '%s'", driver);
+    } else if (proto && strcmp(proto, "file") != 0) {
+        *errmsg = g_strdup_printf("Unknown protocol driver '%s'", proto);
+    } else if (bad && bad_file) {
+        *errmsg = g_strdup_printf("Block protocol 'file' doesn't support the option '%s'",
+                                  bad + 5);
+    } else if (bad) {
+        *errmsg = g_strdup_printf("Block format '%s' does not support the option '%s'",
+                                  driver ? driver : "qcow2", bad);
+    } else if (!driver && !file) {
+        *errmsg = g_strdup("Must specify either driver or file");
+    } else if (!file && !plain) {
+        *errmsg = g_strdup("A block device must be specified for \"file\"");
+    } else {
+        *filename = g_strdup(file ? file : plain);
+        *fmt = g_strdup(driver);
+    }
+    opts_free(o);
+    return *errmsg == NULL;
 }

@@ -19,6 +19,36 @@ void tool_timestr(const struct timespec *t, char *ts, size_t size);
 /* qemu-io's cvtnum(): size with optional suffix (k, M, G, ...); -1 on error. */
 int64_t tool_cvtnum(const char *s);
 struct timespec tool_tsub(struct timespec a, struct timespec b);
+/* Monotonic clock now. */
+struct timespec tool_now(void);
 double tool_tdiv(double value, struct timespec t);
+
+
+/*
+ * qemu-img's report of a getopt failure (optstring starting with ':'): for c == ':'
+ * "missing argument for option '-x'", otherwise "unrecognized option '-x'", both
+ * followed by "Try '<prog> --help' for more information".  argv[optind - 1] is the
+ * offending word, as qemu-img prints it.
+ */
+void tool_getopt_error(int c, char **argv);
+
+/* Cache mode ("none", "writeback", ...) into flags/writethrough, or print
+ * "Invalid cache option: MODE" and return false. */
+bool tool_parse_cache(const char *mode, int *flags, bool *writethrough);
+/* AIO mode ("threads", "native", "io_uring") into flags, or print
+ * "Invalid aio option: MODE" and return false. */
+bool tool_parse_aio(const char *mode, int *flags);
+/* Discard mode: "unmap"/"on" keep BDRV_O_UNMAP, "ignore"/"off" clear it; otherwise
+ * print "Invalid discard option: MODE" and return false. */
+bool tool_parse_discard(const char *mode, int *flags);
+
+/*
+ * --image-opts: a "driver=qcow2,file.filename=disk.qcow2" string as a file name and
+ * a format.  Only the simple keys are taken (driver, file.driver=file,
+ * file.filename, filename with a driver); anything else is refused with the
+ * message qemu-img gives for an option the driver does not know.  On failure
+ * *errmsg (g_free) says why, as "Could not open 'STR': " would continue.
+ */
+bool tool_parse_image_opts(const char *str, char **filename, char **fmt, char **errmsg);
 
 #endif
