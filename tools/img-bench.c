@@ -197,8 +197,10 @@ static int img_bench(int argc, char **argv)
         case 'N':
             drain_on_flush = false;
             break;
-        case 'I':
         case 'U':
+            flags |= BDRV_O_NO_LOCK;
+            break;
+        case 'I':
             break;
         case 'h':
             printf("bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] "
@@ -206,7 +208,7 @@ static int img_bench(int argc, char **argv)
                    "[-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -287,6 +289,7 @@ static int img_dd(int argc, char **argv)
     const char *fmt = NULL, *out_fmt = "raw";
     const char *in = NULL, *out = NULL;
     int64_t bs = 512, count = -1, skip = 0;
+    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hf:O:U", long_options, NULL)) != -1) {
@@ -297,15 +300,17 @@ static int img_dd(int argc, char **argv)
         case 'O':
             out_fmt = optarg;
             break;
-        case 'I':
         case 'U':
+            share = BDRV_O_NO_LOCK;
+            break;
+        case 'I':
             break;
         case 'h':
             printf("dd [--image-opts] [-U] [-f fmt] [-O output_fmt] [bs=block_size] "
                    "[count=blocks] [skip=blocks] if=input of=output\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -353,7 +358,7 @@ static int img_dd(int argc, char **argv)
         error_report("Must specify both input and output files");
         return 1;
     }
-    BlockBackend *src = img_open(in, fmt, 0, NULL, false);
+    BlockBackend *src = img_open(in, fmt, share, NULL, false);
     if (!src) {
         return 1;
     }
@@ -447,6 +452,7 @@ static int img_measure(int argc, char **argv)
     const char *fmt = NULL, *out_fmt = "raw";
     OutputFormat ofmt = OFORMAT_HUMAN;
     int64_t img_size = -1;
+    int share = 0;
     Opts *opts = NULL;
     int c, ret = 1;
     optind = 0;
@@ -491,9 +497,11 @@ static int img_measure(int argc, char **argv)
             img_size = (int64_t)v;
             break;
         }
+        case 'U':
+            share = BDRV_O_NO_LOCK;
+            break;
         case 'l':
         case 'I':
-        case 'U':
         case 'Y':
             break;
         case 'h':
@@ -503,7 +511,7 @@ static int img_measure(int argc, char **argv)
             ret = 0;
             goto out;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             goto out;
         }
     }
@@ -527,7 +535,7 @@ static int img_measure(int argc, char **argv)
     BlockBackend *blk = NULL;
     int64_t virtual_size = img_size;
     if (filename) {
-        blk = img_open(filename, fmt, 0, NULL, false);
+        blk = img_open(filename, fmt, share, NULL, false);
         if (!blk) {
             goto out;
         }

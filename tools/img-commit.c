@@ -71,7 +71,7 @@ static int img_commit(int argc, char **argv)
                    "[-b base] [-r rate_limit] [-d] [-p] filename\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -225,7 +225,7 @@ static int img_rebase(int argc, char **argv)
                    "[-T src_cache] [-p] [-u] [-c] -b backing_file [-F backing_fmt] filename\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -399,7 +399,7 @@ static int img_amend(int argc, char **argv)
             ret = 0;
             goto out;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             goto out;
         }
     }

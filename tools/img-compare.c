@@ -53,6 +53,7 @@ int img_compare(int argc, char **argv)
     };
     const char *fmt1 = NULL, *fmt2 = NULL, *cache = "writeback";
     bool quiet = false, strict = false, progress = false;
+    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_options, NULL)) != -1) {
@@ -76,6 +77,8 @@ int img_compare(int argc, char **argv)
             strict = true;
             break;
         case 'U':
+            share = BDRV_O_NO_LOCK;
+            break;
         case 'J':
         case 'I':
             break;
@@ -84,7 +87,7 @@ int img_compare(int argc, char **argv)
                    "[-p] [-q] [-s] [-U] filename1 filename2\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 2;
         }
     }
@@ -99,11 +102,11 @@ int img_compare(int argc, char **argv)
     int ret = 2;
     uint8_t *b1 = NULL, *b2 = NULL;
     BlockBackend *blk2 = NULL;
-    BlockBackend *blk1 = img_open(name1, fmt1, 0, cache, quiet);
+    BlockBackend *blk1 = img_open(name1, fmt1, share, cache, quiet);
     if (!blk1) {
         return 2;
     }
-    blk2 = img_open(name2, fmt2, 0, cache, quiet);
+    blk2 = img_open(name2, fmt2, share, cache, quiet);
     if (!blk2) {
         goto out;
     }
@@ -285,6 +288,7 @@ int img_map(int argc, char **argv)
     const char *fmt = NULL;
     OutputFormat ofmt = OFORMAT_HUMAN;
     int64_t start = 0, max_len = -1;
+    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
@@ -318,6 +322,8 @@ int img_map(int argc, char **argv)
             }
             break;
         case 'U':
+            share = BDRV_O_NO_LOCK;
+            break;
         case 'J':
         case 'I':
             break;
@@ -326,7 +332,7 @@ int img_map(int argc, char **argv)
                    "[--max-length=len] [--output=ofmt] [-U] filename\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -334,7 +340,7 @@ int img_map(int argc, char **argv)
         error_report("Expecting one image file name");
         return 1;
     }
-    BlockBackend *blk = img_open(argv[optind], fmt, 0, NULL, false);
+    BlockBackend *blk = img_open(argv[optind], fmt, share, NULL, false);
     if (!blk) {
         return 1;
     }

@@ -79,17 +79,13 @@ bool img_parse_output(const char *arg, OutputFormat *fmt)
     return true;
 }
 
-bool img_force_share;
-
 BlockBackend *img_open(const char *filename, const char *fmt, int flags, const char *cache,
                        bool quiet)
 {
-    if (img_force_share) {
-        if (flags & BDRV_O_RDWR) {
-            error_report("force-share=on can only be used with read-only images");
-            return NULL;
-        }
-        flags |= BDRV_O_NO_LOCK;
+    if ((flags & BDRV_O_NO_LOCK) && (flags & BDRV_O_RDWR)) {
+        error_report("Could not open '%s': force-share=on can only be used with read-only "
+                     "images", filename);
+        return NULL;
     }
     bool writethrough = false;
     if (cache && bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
@@ -200,11 +196,8 @@ static int img_create(int argc, char **argv)
                    "[-u] [-o options] filename [size]\n");
             ret = 0;
             goto out;
-        case ':':
-            error_report("option '%s' requires an argument", argv[optind - 1]);
-            goto out;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             goto out;
         }
     }
@@ -464,6 +457,7 @@ static int img_info(int argc, char **argv)
     const char *fmt = NULL;
     OutputFormat ofmt = OFORMAT_HUMAN;
     bool chain = false;
+    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
@@ -480,6 +474,8 @@ static int img_info(int argc, char **argv)
             chain = true;
             break;
         case 'U':
+            share = BDRV_O_NO_LOCK;
+            break;
         case 'O':
         case 'I':
             break;
@@ -488,7 +484,7 @@ static int img_info(int argc, char **argv)
                    "[--backing-chain] [-U] filename\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -515,7 +511,7 @@ static int img_info(int argc, char **argv)
             }
         }
         g_ptr_array_add(seen, g_strdup(filename));
-        BlockBackend *blk = img_open(filename, cur_fmt, BDRV_O_NO_BACKING, NULL, false);
+        BlockBackend *blk = img_open(filename, cur_fmt, BDRV_O_NO_BACKING | share, NULL, false);
         if (!blk) {
             ret = 1;
             goto out;
@@ -680,6 +676,8 @@ static int img_check(int argc, char **argv)
             quiet = true;
             break;
         case 'U':
+            flags |= BDRV_O_NO_LOCK;
+            break;
         case 'O':
         case 'I':
             break;
@@ -688,7 +686,7 @@ static int img_check(int argc, char **argv)
                    "[-r [leaks | all]] [-T src_cache] [-U] filename\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -790,7 +788,7 @@ static int img_resize(int argc, char **argv)
                    "[-q] [--shrink] filename [+ | -]size\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -860,6 +858,7 @@ static int img_snapshot(int argc, char **argv)
     char action = 0;
     const char *name = NULL;
     bool quiet = false;
+    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":la:c:d:f:hqU", long_options, NULL)) != -1) {
@@ -882,6 +881,8 @@ static int img_snapshot(int argc, char **argv)
             quiet = true;
             break;
         case 'U':
+            share = BDRV_O_NO_LOCK;
+            break;
         case 'O':
         case 'I':
             break;
@@ -890,7 +891,7 @@ static int img_snapshot(int argc, char **argv)
                    "[-l | -a snapshot | -c snapshot | -d snapshot] filename\n");
             return 0;
         default:
-            error_report("Invalid option");
+            tool_getopt_error(c, argv);
             return 1;
         }
     }
@@ -900,7 +901,8 @@ static int img_snapshot(int argc, char **argv)
     }
     bool list = !action || action == 'l';
     BlockBackend *blk = img_open(argv[optind], fmt,
-                                 BDRV_O_NO_BACKING | (list ? 0 : BDRV_O_RDWR), NULL, quiet);
+                                 BDRV_O_NO_BACKING | share | (list ? 0 : BDRV_O_RDWR), NULL,
+                                 quiet);
     if (!blk) {
         return 1;
     }
@@ -1034,12 +1036,6 @@ int main(int argc, char **argv)
     }
     if (i >= argc) {
         return usage_error(NULL);
-    }
-    for (int k = i + 1; k < argc; k++) {
-        /* -U/--force-share: open without taking image locks (read-only). */
-        if (!strcmp(argv[k], "-U") || !strcmp(argv[k], "--force-share")) {
-            img_force_share = true;
-        }
     }
     for (size_t k = 0; k < G_N_ELEMENTS(img_cmds); k++) {
         if (!strcmp(img_cmds[k].name, argv[i])) {
