@@ -24,7 +24,6 @@
 #include <errno.h>
 
 #include "block/thread-pool.h"
-#include "kemu/bswap.h"
 
 #define AIO_ALLOC_MAX_SCAN 4096      /* refcounts looked at per allocation, at most */
 
@@ -37,11 +36,6 @@ typedef struct Qcow2AioAlloc {
     BlockCompletionFunc *done;
     void *done_opaque;
 } Qcow2AioAlloc;
-
-static uint64_t l2e(const void *table, int64_t i)
-{
-    return ldq_be_p((const uint8_t *)table + i * 8);
-}
 
 /* The cached L2 table for guest offset (unshared for writes), or NULL. */
 static void *cached_l2(BDRVQcow2State *s, int64_t offset, bool for_write)
@@ -63,12 +57,12 @@ static void *cached_l2(BDRVQcow2State *s, int64_t offset, bool for_write)
 static bool map_allocated(BDRVQcow2State *s, const void *table, bool is_write, int l2_index,
                           int64_t nclusters, uint64_t *host)
 {
-    uint64_t start = l2e(table, l2_index) & L2E_OFFSET_MASK;
+    uint64_t start = qcow2_l2_get(table, l2_index) & L2E_OFFSET_MASK;
     if (!start || (start & (s->cluster_size - 1))) {
         return false;
     }
     for (int64_t i = 0; i < nclusters; i++) {
-        uint64_t e = l2e(table, l2_index + i);
+        uint64_t e = qcow2_l2_get(table, l2_index + i);
         if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
             (is_write && !(e & QCOW_OFLAG_COPIED)) ||
             (e & L2E_OFFSET_MASK) != start + ((uint64_t)i << s->cluster_bits)) {
@@ -153,7 +147,7 @@ static bool map_alloc(BlockDriverState *bs, const void *table, int64_t offset, i
     int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
     int64_t nclusters = qcow2_size_to_clusters(s, in_cluster + bytes);
     for (int64_t i = 0; i < nclusters; i++) {
-        Qcow2ClusterType t = qcow2_get_cluster_type(s, l2e(table, l2_index + i));
+        Qcow2ClusterType t = qcow2_get_cluster_type(s, qcow2_l2_get(table, l2_index + i));
         if (t != QCOW2_CLUSTER_UNALLOCATED && t != QCOW2_CLUSTER_ZERO_PLAIN) {
             return false;
         }
@@ -227,14 +221,14 @@ static bool link_cached(BDRVQcow2State *s, Qcow2AioAlloc *a)
     }
     int l2_index = qcow2_l2_index(s, a->guest);
     for (int64_t i = 0; i < a->nclusters; i++) {
-        Qcow2ClusterType t = qcow2_get_cluster_type(s, l2e(table, l2_index + i));
+        Qcow2ClusterType t = qcow2_get_cluster_type(s, qcow2_l2_get(table, l2_index + i));
         if (t != QCOW2_CLUSTER_UNALLOCATED && t != QCOW2_CLUSTER_ZERO_PLAIN) {
             return false;
         }
     }
     for (int64_t i = 0; i < a->nclusters; i++) {
-        stq_be_p(table + (l2_index + i) * 8,
-                 (uint64_t)(a->host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
+        qcow2_l2_set(table, l2_index + i,
+                     (uint64_t)(a->host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
     }
     qcow2_cache_mark_dirty(s->l2_cache, table);
     return true;

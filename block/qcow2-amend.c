@@ -10,19 +10,6 @@
 #include <errno.h>
 #include <string.h>
 
-static inline uint64_t l2_get(const void *table, int i)
-{
-    uint64_t v;
-    memcpy(&v, (const uint8_t *)table + (size_t)i * 8, 8);
-    return GUINT64_FROM_BE(v);
-}
-
-static inline void l2_set(void *table, int i, uint64_t v)
-{
-    v = GUINT64_TO_BE(v);
-    memcpy((uint8_t *)table + (size_t)i * 8, &v, 8);
-}
-
 int qcow2_change_backing_file(BlockDriverState *bs, const char *file, const char *fmt)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -69,8 +56,8 @@ int qcow2_make_empty(BlockDriverState *bs)
         int64_t n = MIN(s->l2_size, (end - off) >> s->cluster_bits);
         uint64_t *old = g_new(uint64_t, n);
         for (int64_t i = 0; i < n; i++) {
-            old[i] = l2_get(table, i);
-            l2_set(table, i, 0);
+            old[i] = qcow2_l2_get(table, i);
+            qcow2_l2_set(table, i, 0);
         }
         qcow2_cache_mark_dirty(s->l2_cache, table);
         qcow2_cache_put(s->l2_cache, &table);
@@ -112,7 +99,7 @@ static int qcow2_expand_zero_clusters(BlockDriverState *bs, Error **errp)
             void *table;
             ret = qcow2_get_l2_table_for_write(bs, off, &table);
             if (ret == 0) {
-                l2_set(table, qcow2_l2_index(s, off), 0);
+                qcow2_l2_set(table, qcow2_l2_index(s, off), 0);
                 qcow2_cache_mark_dirty(s->l2_cache, table);
                 qcow2_cache_put(s->l2_cache, &table);
             }

@@ -13,19 +13,6 @@
 #include <string.h>
 #include <zlib.h>
 
-static inline uint64_t l2_get(const void *table, int i)
-{
-    uint64_t v;
-    memcpy(&v, (const uint8_t *)table + (size_t)i * 8, 8);
-    return GUINT64_FROM_BE(v);
-}
-
-static inline void l2_set(void *table, int i, uint64_t v)
-{
-    v = GUINT64_TO_BE(v);
-    memcpy((uint8_t *)table + (size_t)i * 8, &v, 8);
-}
-
 Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
 {
     if (l2_entry & QCOW_OFLAG_COMPRESSED) {
@@ -103,7 +90,7 @@ int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
         *bytes = want;
         return 0;
     }
-    uint64_t first = l2_get(table, l2_index);
+    uint64_t first = qcow2_l2_get(table, l2_index);
     Qcow2ClusterType t = qcow2_get_cluster_type(s, first);
     ret = qcow2_check_l2_entry(bs, first, offset);
     if (ret < 0) {
@@ -114,7 +101,7 @@ int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
     if (t != QCOW2_CLUSTER_COMPRESSED) {
         uint64_t expect = first & L2E_OFFSET_MASK;
         for (int i = l2_index + 1; n < want; i++) {
-            uint64_t e = l2_get(table, i);
+            uint64_t e = qcow2_l2_get(table, i);
             if (qcow2_get_cluster_type(s, e) != t) {
                 break;
             }
@@ -545,8 +532,8 @@ int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64
     int l2_index = qcow2_l2_index(s, guest);
     uint64_t *old = g_new(uint64_t, nclusters);
     for (int64_t i = 0; i < nclusters; i++) {
-        old[i] = l2_get(table, l2_index + i);
-        l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
+        old[i] = qcow2_l2_get(table, l2_index + i);
+        qcow2_l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
     }
     qcow2_cache_mark_dirty(s->l2_cache, table);
     qcow2_cache_put(s->l2_cache, &table);
@@ -581,7 +568,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     if (ret < 0) {
         return ret;
     }
-    uint64_t first = l2_get(table, l2_index);
+    uint64_t first = qcow2_l2_get(table, l2_index);
     ret = qcow2_check_l2_entry(bs, first, offset);
     if (ret < 0) {
         qcow2_cache_put(s->l2_cache, &table);
@@ -593,7 +580,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         uint64_t host = first & L2E_OFFSET_MASK;
         int64_t n = MIN(bytes, s->cluster_size - in_cluster);
         for (int i = l2_index + 1; n < bytes; i++) {
-            uint64_t e = l2_get(table, i);
+            uint64_t e = qcow2_l2_get(table, i);
             if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
                 !(e & QCOW_OFLAG_COPIED) ||
                 (e & L2E_OFFSET_MASK) != host + ((int64_t)(i - l2_index) << s->cluster_bits)) {
@@ -619,7 +606,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     int64_t total = in_cluster + bytes;
     int64_t max_clusters = qcow2_size_to_clusters(s, total);
     while (nclusters < max_clusters) {
-        uint64_t e = l2_get(table, l2_index + nclusters);
+        uint64_t e = qcow2_l2_get(table, l2_index + nclusters);
         Qcow2ClusterType et = qcow2_get_cluster_type(s, e);
         if (et == QCOW2_CLUSTER_NORMAL && (e & QCOW_OFLAG_COPIED)) {
             break;
@@ -718,7 +705,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
         bool need_write = false;
         if (table) {
             for (int64_t i = 0; i < n && !need_write; i++) {
-                uint64_t e = l2_get(table, l2_index + i);
+                uint64_t e = qcow2_l2_get(table, l2_index + i);
                 Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
                 if (zero) {
                     need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
@@ -739,7 +726,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
             }
             uint64_t *old = g_new0(uint64_t, n);
             for (int64_t i = 0; i < n; i++) {
-                uint64_t e = l2_get(table, l2_index + i);
+                uint64_t e = qcow2_l2_get(table, l2_index + i);
                 Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
                 bool allocated = t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC ||
                                  t == QCOW2_CLUSTER_COMPRESSED;
@@ -757,7 +744,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
                     ne = 0;
                 }
                 old[i] = allocated ? e : 0;
-                l2_set(table, l2_index + i, ne);
+                qcow2_l2_set(table, l2_index + i, ne);
             }
             qcow2_cache_mark_dirty(s->l2_cache, table);
             qcow2_cache_put(s->l2_cache, &table);
@@ -869,7 +856,7 @@ int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new
         }
         int64_t todo = 0;
         for (int64_t i = 0; i < n; i++) {
-            if (qcow2_get_cluster_type(s, l2_get(table, l2_index + i)) == QCOW2_CLUSTER_UNALLOCATED) {
+            if (qcow2_get_cluster_type(s, qcow2_l2_get(table, l2_index + i)) == QCOW2_CLUSTER_UNALLOCATED) {
                 todo++;
             } else {
                 break;
@@ -901,7 +888,7 @@ int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new
             return ret;
         }
         for (int64_t i = 0; i < todo; i++) {
-            l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) |
+            qcow2_l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) |
                                         QCOW_OFLAG_COPIED);
         }
         qcow2_cache_mark_dirty(s->l2_cache, table);

@@ -11,19 +11,6 @@
 #include <string.h>
 #include <zlib.h>
 
-static inline uint64_t l2_get(const void *table, int i)
-{
-    uint64_t v;
-    memcpy(&v, (const uint8_t *)table + (size_t)i * 8, 8);
-    return GUINT64_FROM_BE(v);
-}
-
-static inline void l2_set(void *table, int i, uint64_t v)
-{
-    v = GUINT64_TO_BE(v);
-    memcpy((uint8_t *)table + (size_t)i * 8, &v, 8);
-}
-
 /* Deflate in into out (at most out_len bytes); returns the size or -ENOSPC. */
 static ssize_t qcow2_deflate(uint8_t *out, size_t out_len, const uint8_t *in, size_t in_len)
 {
@@ -86,8 +73,8 @@ int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, 
         goto out;
     }
     int idx = qcow2_l2_index(s, offset);
-    uint64_t old = l2_get(table, idx);
-    l2_set(table, idx, entry);
+    uint64_t old = qcow2_l2_get(table, idx);
+    qcow2_l2_set(table, idx, entry);
     qcow2_cache_mark_dirty(s->l2_cache, table);
     qcow2_cache_put(s->l2_cache, &table);
     if (old) {

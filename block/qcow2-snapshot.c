@@ -161,19 +161,6 @@ int qcow2_snapshot_list(BlockDriverState *bs, BlockSnapshotInfo **list)
 
 /* ---- creating, applying and deleting snapshots ---- */
 
-static inline uint64_t l2_get(const void *table, int i)
-{
-    uint64_t v;
-    memcpy(&v, (const uint8_t *)table + (size_t)i * 8, 8);
-    return GUINT64_FROM_BE(v);
-}
-
-static inline void l2_set(void *table, int i, uint64_t v)
-{
-    v = GUINT64_TO_BE(v);
-    memcpy((uint8_t *)table + (size_t)i * 8, &v, 8);
-}
-
 /*
  * Add `addend` (-1, 0, +1) to the refcount of every L2 table and data cluster the
  * host-endian L1 table references, then recompute the COPIED flags (set exactly
@@ -200,7 +187,7 @@ static int qcow2_walk_l1(BlockDriverState *bs, uint64_t *l1, uint32_t l1_size, i
             return ret;
         }
         for (int64_t j = 0; j < s->l2_size; j++) {
-            uint64_t e = l2_get(l2, j);
+            uint64_t e = qcow2_l2_get(l2, j);
             Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
             if (t == QCOW2_CLUSTER_COMPRESSED) {
                 if (addend) {
@@ -220,7 +207,7 @@ static int qcow2_walk_l1(BlockDriverState *bs, uint64_t *l1, uint32_t l1_size, i
                 }
                 uint64_t ne = rc == 1 ? (e | QCOW_OFLAG_COPIED) : (e & ~QCOW_OFLAG_COPIED);
                 if (ret == 0 && ne != e) {
-                    l2_set(l2, j, ne);
+                    qcow2_l2_set(l2, j, ne);
                     qcow2_cache_mark_dirty(s->l2_cache, l2);
                 }
             }

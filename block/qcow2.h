@@ -8,6 +8,7 @@
 #define BLOCK_QCOW2_H
 
 #include "block/block_int.h"
+#include "kemu/bswap.h"
 
 #define QCOW_MAGIC 0x514649fbu          /* "QFI\xfb" */
 #define QCOW2_V2_HEADER_SIZE 72
@@ -266,6 +267,17 @@ static inline int64_t qcow2_start_of_cluster(BDRVQcow2State *s, int64_t offset)
 static inline int64_t qcow2_size_to_clusters(BDRVQcow2State *s, int64_t size)
 {
     return (size + s->cluster_size - 1) >> s->cluster_bits;
+}
+
+/* Entry i of an L2 table (or any big-endian 64-bit table) as kept in the cache. */
+static inline uint64_t qcow2_l2_get(const void *table, int64_t i)
+{
+    return ldq_be_p((const uint8_t *)table + i * 8);
+}
+
+static inline void qcow2_l2_set(void *table, int64_t i, uint64_t v)
+{
+    stq_be_p((uint8_t *)table + i * 8, v);
 }
 
 static inline int qcow2_l2_index(BDRVQcow2State *s, int64_t offset)
