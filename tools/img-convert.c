@@ -86,8 +86,11 @@ typedef struct ConvertState {
     bool quiet;
     int64_t sparse;          /* zero-run granularity in data, 0 = no scan */
     int64_t cluster_size;    /* of the target, for compressed writes */
+    int64_t align;           /* data chunks end on multiples of this (target cluster) */
     int64_t total;
-    int64_t done;
+    /* Progress counts, as qemu-img, only the bytes copied as data. */
+    int64_t data_total;
+    int64_t data_done;
     /* Planning position. */
     int64_t pos;             /* target offset of the next chunk */
     int cur_src;
@@ -185,8 +188,12 @@ static int convert_plan_plain(ConvertState *s, ConvertChunk *c, int64_t *skip)
         c->bytes = n;
         return 0;
     }
-    /* Data chunks end on CONVERT_CHUNK boundaries of the target. */
-    n = MIN(n, CONVERT_CHUNK - s->pos % CONVERT_CHUNK);
+    /* At most CONVERT_CHUNK, ending on a target cluster boundary where one is crossed. */
+    n = MIN(n, CONVERT_CHUNK);
+    int64_t end = (s->pos + n) / s->align * s->align;
+    if (end > s->pos) {
+        n = end - s->pos;
+    }
     chunk_add_piece(c, kind == RANGE_DATA ? i : -1, s->src_pos, n);
     return 0;
 }
@@ -290,7 +297,6 @@ static int convert_fill(ConvertState *s)
         }
         if (skip) {
             convert_advance(s, skip);
-            s->done += skip;
             k--;                /* the slot is still free */
             continue;
         }
@@ -421,7 +427,10 @@ static void chunk_write_step(ConvertChunk *c)
         }
         return;
     }
-    s->done += c->bytes;
+    if (!c->zero) {
+        s->data_done += c->bytes;
+        img_progress_print(100.0 * s->data_done / s->data_total);
+    }
     if (c->seq == s->write_seq) {
         s->write_seq++;
     }
@@ -479,6 +488,42 @@ static bool convert_complete(ConvertState *s)
     return moved;
 }
 
+static void convert_start(ConvertState *s)
+{
+    s->pos = 0;
+    s->src_pos = 0;
+    s->cur_src = 0;
+    s->planned_all = s->total == 0;
+    while (s->cur_src < s->nsrc && s->src_sizes[s->cur_src] == 0) {
+        s->cur_src++;
+    }
+}
+
+/* Plan the whole copy without I/O to learn how much data it moves. */
+static int convert_count_data(ConvertState *s)
+{
+    ConvertChunk c = { .s = s };
+    convert_start(s);
+    while (!s->planned_all) {
+        int64_t skip = 0;
+        c.bytes = 0;
+        c.zero = false;
+        int r = s->compressed ? convert_plan_cluster(s, &c, &skip)
+                              : convert_plan_plain(s, &c, &skip);
+        if (r < 0) {
+            return r;
+        }
+        if (!skip && !c.zero) {
+            s->data_total += c.bytes;
+        }
+        convert_advance(s, skip ? skip : c.bytes);
+        g_free(c.pieces);
+        c.pieces = NULL;
+        c.npieces = 0;
+    }
+    return 0;
+}
+
 static int convert_run(ConvertState *s)
 {
     GMainContext *ctx = g_main_context_default();
@@ -486,11 +531,7 @@ static int convert_run(ConvertState *s)
     for (int k = 0; k < s->nchunks; k++) {
         s->chunks[k].s = s;
     }
-    s->planned_all = s->total == 0;
-    while (s->cur_src < s->nsrc && s->src_sizes[s->cur_src] == 0) {
-        s->cur_src++;
-    }
-    img_progress_print(0);
+    convert_start(s);
     for (;;) {
         while (convert_complete(s)) {
         }
@@ -498,7 +539,6 @@ static int convert_run(ConvertState *s)
             convert_fill(s);
             convert_complete(s);
         }
-        img_progress_print(100.0 * s->done / MAX(s->total, 1));
         if (s->in_flight == 0 && (s->planned_all || s->ret < 0)) {
             break;
         }
@@ -753,7 +793,8 @@ static int convert_parse(int argc, char **argv, ConvertOpts *o)
             uint64_t v;
             if (!parse_size(optarg, &v) || v > 16 * 1024 * 1024 || (v % 512)) {
                 error_report("Invalid buffer size for sparse output specified. Valid sizes are "
-                             "multiples of 512 up to 16M.");
+                             "multiples of 512 up to 16777216. Select 0 to disable sparse "
+                             "detection (fully allocates output).");
                 return 1;
             }
             o->sparse = (int64_t)v;
@@ -853,6 +894,10 @@ static bool convert_check(const ConvertOpts *o, int nfiles)
         error_report("--target-is-zero requires use of -n flag");
         return false;
     }
+    if (o->out_baseimg && !o->backing_fmt && !o->skip_create) {
+        error_report("Use of backing file requires explicit backing format");
+        return false;
+    }
     if (o->has_snapshot && nfiles > 2) {
         error_report("No support for concatenating multiple snapshot");
         return false;
@@ -904,11 +949,11 @@ int img_convert(int argc, char **argv)
     if (!o.out_fmt && !o.target_image_opts) {
         o.out_fmt = "raw";
     }
-    if (o.out_fmt && !bdrv_find_format(o.out_fmt)) {
-        error_report("Unknown file format '%s'", o.out_fmt);
-        goto out;
-    }
     if (o.help) {
+        if (!bdrv_find_format(o.out_fmt ? o.out_fmt : "raw")) {
+            error_report("Unknown file format '%s'", o.out_fmt);
+            goto out;
+        }
         bdrv_print_create_options(o.out_fmt ? o.out_fmt : "raw");
         ret = 0;
         goto out;
@@ -917,6 +962,10 @@ int img_convert(int argc, char **argv)
         o.progress = false;
     }
     if (!convert_check(&o, argc - optind)) {
+        goto out;
+    }
+    if (o.out_fmt && !bdrv_find_format(o.out_fmt)) {
+        error_report("Unknown file format '%s'", o.out_fmt);
         goto out;
     }
     const char *out_arg = argv[argc - 1];
@@ -933,14 +982,6 @@ int img_convert(int argc, char **argv)
     }
     if (o.out_fmt && o.compress && strcmp(o.out_fmt, "qcow2") != 0) {
         error_report("Compression not supported for this file format");
-        goto out;
-    }
-    if (o.compress && o.out_baseimg) {
-        error_report("Cannot use compression with a backing file");
-        goto out;
-    }
-    if (o.out_baseimg && o.skip_create) {
-        error_report("Use of -B and -n together is not supported");
         goto out;
     }
     s.nsrc = argc - optind - 1;
@@ -991,15 +1032,17 @@ int img_convert(int argc, char **argv)
             opts_set(o.opts, "size", sz);
             g_free(sz);
         }
-        if (o.out_baseimg && !o.backing_fmt) {
-            error_report("%s: Backing file specified without backing format", out_filename);
+        if (o.out_baseimg && strcmp(o.out_fmt, "qcow2") != 0) {
+            error_report("Backing file not supported for file format '%s'", o.out_fmt);
             goto out;
         }
         if (img_do_create(o.out_fmt, out_filename, o.opts, true)) {
             goto out;
         }
     }
-    int tflags = BDRV_O_RDWR | BDRV_O_UNMAP | BDRV_O_NO_BACKING;
+    /* A new target's backing file must open (it is not read from). */
+    int tflags = BDRV_O_RDWR | BDRV_O_UNMAP |
+                 (o.out_baseimg && !o.skip_create ? 0 : BDRV_O_NO_BACKING);
     s.target = img_open(out_filename, o.out_fmt, tflags, o.cache, o.quiet);
     if (!s.target) {
         goto out;
@@ -1012,12 +1055,16 @@ int img_convert(int argc, char **argv)
     s.target_has_backing = bdrv_get_backing_filename(tbs)[0] != 0;
     s.target_zero = (!o.skip_create && !s.target_has_backing) || o.target_is_zero;
     if (o.skip_create && blk_getlength(s.target) < s.total) {
-        error_report("Output image is too small: %" PRId64 " < %" PRId64,
-                     blk_getlength(s.target), s.total);
+        error_report("output file is smaller than input file");
         goto out;
     }
     BlockDriverInfo bdi;
-    s.cluster_size = (bdrv_get_info(tbs, &bdi) == 0 && bdi.cluster_size) ? bdi.cluster_size : 65536;
+    bool has_clusters = bdrv_get_info(tbs, &bdi) == 0 && bdi.cluster_size;
+    s.cluster_size = has_clusters ? bdi.cluster_size : 65536;
+    s.align = has_clusters ? bdi.cluster_size : BDRV_SECTOR_SIZE;
+    if (o.progress && convert_count_data(&s) < 0) {
+        goto out;
+    }
     img_progress_init(o.progress);
     ret = convert_run(&s) < 0 ? 1 : 0;
     if (ret == 0) {
@@ -1028,6 +1075,7 @@ int img_convert(int argc, char **argv)
         }
     }
     if (ret == 0) {
+        img_progress_print(100);
         img_progress_end();
     }
 out:

@@ -47,8 +47,9 @@ void img_progress_print(double percent)
     if (!progress_enabled) {
         return;
     }
-    /* Only print when the value moved by at least 1% (and always the first time). */
-    if (progress_last >= 0 && percent - progress_last < 1.0 && percent < 100.0) {
+    /* As qemu-img: print when the value moved by more than 1%, and always at 0 and 100. */
+    if (progress_last >= 0 && percent <= progress_last + 1.0 && percent >= progress_last - 1.0 &&
+        percent != 0.0 && percent != 100.0) {
         return;
     }
     progress_last = percent;
