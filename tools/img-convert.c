@@ -395,6 +395,15 @@ static int64_t convert_next_run(ConvertState *s, ConvertChunk *c, bool *zero)
         }
         len += l2;
     }
+    /* As qemu-img: runs inside the chunk end on target cluster boundaries, data
+     * rounded up and zeroes down, so no cluster is left partly written. */
+    int64_t tail = (off + len) % s->align;
+    if (len < n && tail) {
+        if (*zero && len <= tail) {
+            *zero = false;
+        }
+        len = *zero ? len - tail : MIN(len + s->align - tail, n);
+    }
     return len;
 }
 
