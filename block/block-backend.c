@@ -391,8 +391,9 @@ static bool blk_try_native(BlockBackend *blk, BlkRequestType type, int64_t offse
                      blk->detect_zeroes != BLOCKDEV_DETECT_ZEROES_OFF)) {
         return false;
     }
-    if (qiov->size == 0 || blk_check_request(blk, offset, qiov->size) < 0) {
-        return false;
+    if (qiov->size == 0 || blk_check_request(blk, offset, qiov->size) < 0 ||
+        !file_aio_can_take(bs->file, offset, qiov)) {
+        return false;       /* (a format's clusters keep the guest offset's alignment) */
     }
     int64_t host;
     void *token = NULL;

@@ -259,11 +259,18 @@ static bool file_aligned(BlockDriverState *bs, int64_t offset, int64_t bytes, IO
     return !((offset | bytes) & (a - 1)) && iovec_is_aligned(qiov, bs->buf_alignment);
 }
 
+bool file_aio_can_take(BlockDriverState *bs, int64_t offset, IOVector *qiov)
+{
+    FileState *s = bs->opaque;
+    return bs->drv == &bdrv_file && (s->laio || s->luring) &&
+           file_aligned(bs, offset, qiov->size, qiov);
+}
+
 bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVector *qiov,
                      BlockCompletionFunc *cb, void *opaque)
 {
     FileState *s = bs->opaque;
-    if (bs->drv != &bdrv_file || !file_aligned(bs, offset, qiov->size, qiov)) {
+    if (!file_aio_can_take(bs, offset, qiov)) {
         return false;
     }
     if (s->laio) {

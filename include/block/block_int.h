@@ -111,6 +111,9 @@ int file_create_with_size(const char *filename, int64_t size, PreallocMode preal
  * not taken, use the synchronous path. */
 bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVector *qiov,
                      BlockCompletionFunc *cb, void *opaque);
+/* Whether file_aio_submit could take a request at offset (kernel AIO set up,
+ * O_DIRECT alignment), checked before a format driver maps one. */
+bool file_aio_can_take(BlockDriverState *bs, int64_t offset, IOVector *qiov);
 
 /*
  * Image locking compatible with QEMU: OFD locks on bytes 100+bit (permissions we
