@@ -56,21 +56,27 @@ static unsigned bits_for(unsigned n)
     return b;
 }
 
-/* Leaf 0xB, extended topology (SDM Vol. 2A CPUID EAX=0BH): sub-leaf 0 the SMT level,
- * sub-leaf 1 the core level, sub-leaf 2 the terminating invalid level. */
+/* Drop every entry of leaf `function` (to be rebuilt). */
+static void cpuid_drop_leaf(struct kvm_cpuid2 *c, uint32_t function)
+{
+    unsigned out = 0;
+    for (unsigned i = 0; i < c->nent; i++) {
+        if (c->entries[i].function != function) {
+            c->entries[out++] = c->entries[i];
+        }
+    }
+    c->nent = out;
+}
+
+/* Leaf 0xB, extended topology (SDM Vol. 2A CPUID EAX=0BH), appended (the caller
+ * leaves room for 3 entries): sub-leaf 0 the SMT level, sub-leaf 1 the core
+ * level, sub-leaf 2 the terminating invalid level. */
 static void kvm_cpu_topology_leaf(X86CPU *cpu, struct kvm_cpuid2 *c, unsigned thread_bits,
                                   unsigned core_bits)
 {
     const CpuTopology *t = &cpu->machine->smp;
-    /* Drop the host's 0xB entries (marked above), then append ours. */
-    unsigned out = 0;
-    for (unsigned i = 0; i < c->nent; i++) {
-        if (!(c->entries[i].function == 0 && c->entries[i].index == 0xffffffff)) {
-            c->entries[out++] = c->entries[i];
-        }
-    }
     for (unsigned sub = 0; sub < 3; sub++) {
-        struct kvm_cpuid_entry2 *e = &c->entries[out++];
+        struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
         memset(e, 0, sizeof(*e));
         e->function = 0xb;
         e->index = sub;
@@ -88,7 +94,6 @@ static void kvm_cpu_topology_leaf(X86CPU *cpu, struct kvm_cpuid2 *c, unsigned th
             e->ecx = sub;
         }
     }
-    c->nent = out;
 }
 
 static void kvm_cpu_setup_cpuid(X86CPU *cpu, struct kvm_cpuid2 *c)
@@ -124,10 +129,6 @@ static void kvm_cpu_setup_cpuid(X86CPU *cpu, struct kvm_cpuid2 *c)
                 e->eax |= ((logical_per_pkg - 1) & 0xfff) << 14;
             }
             break;
-        case 0xb:
-            e->function = 0; /* rebuilt below (the host may list too few sub-leaves) */
-            e->index = 0xffffffff;
-            break;
         case 0x80000002:
         case 0x80000003:
         case 0x80000004:
@@ -140,16 +141,16 @@ static void kvm_cpu_setup_cpuid(X86CPU *cpu, struct kvm_cpuid2 *c)
             break;
         }
     }
-    bool has_b = false;
+    /* Leaf 0xB is rebuilt for our topology whenever the model reaches it (the
+     * host may list too few sub-leaves of it, or none). */
+    uint32_t max_leaf = 0;
     for (unsigned i = 0; i < c->nent; i++) {
-        if (c->entries[i].function == 0 && c->entries[i].index == 0xffffffff) {
-            has_b = true;
-        }
-        if (c->entries[i].function == 0 && c->entries[i].eax >= 0xb) {
-            has_b = true; /* the model reaches leaf 0xB: provide it even if the host lists none */
+        if (c->entries[i].function == 0) {
+            max_leaf = c->entries[i].eax;
         }
     }
-    if (has_b) {
+    cpuid_drop_leaf(c, 0xb);
+    if (max_leaf >= 0xb) {
         kvm_cpu_topology_leaf(cpu, c, thread_bits, core_bits);
     }
 }
