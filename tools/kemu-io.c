@@ -5,6 +5,8 @@
  * truncate, info, length, open/close.  Output lines match qemu-io's formats.
  */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,14 +220,46 @@ static int read_f(int argc, char **argv)
     return ret;
 }
 
+/*
+ * A buffer of len bytes filled from a file, repeated as often as needed (qemu-io's
+ * write -s); errors go to stderr as "FILE: reason".
+ */
+static uint8_t *io_alloc_from_file(int64_t len, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    GByteArray *data = g_byte_array_new();
+    uint8_t chunk[65536];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        g_byte_array_append(data, chunk, n);
+    }
+    uint8_t *buf = NULL;
+    if (!f || ferror(f)) {
+        fprintf(stderr, "%s: %s\n", file, strerror(errno));
+    } else if (data->len == 0) {
+        fprintf(stderr, "%s: file is empty\n", file);
+    } else {
+        buf = io_alloc(len, 0);
+        for (int64_t o = 0; o < len; o += data->len) {
+            memcpy(buf + o, data->data, MIN((int64_t)data->len, len - o));
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    g_byte_array_free(data, true);
+    return buf;
+}
+
 static int write_f(int argc, char **argv)
 {
     bool qflag = false, zflag = false, Pflag = false;
+    const char *source = NULL;
     int flags = 0;
     int pattern = 0xcd;
     int c;
     optind = 0;
-    while ((c = getopt(argc, argv, "bcCfnpP:quz")) != -1) {
+    while ((c = getopt(argc, argv, "bcCfnpP:qs:uz")) != -1) {
         switch (c) {
         case 'b':
         case 'C':
@@ -249,6 +283,9 @@ static int write_f(int argc, char **argv)
         case 'q':
             qflag = true;
             break;
+        case 's':
+            source = optarg;
+            break;
         case 'u':
             flags |= BDRV_REQ_MAY_UNMAP;
             break;
@@ -264,8 +301,8 @@ static int write_f(int argc, char **argv)
         printf("write: wrong number of arguments\n");
         return -EINVAL;
     }
-    if (zflag && Pflag) {
-        printf("-z and -P cannot be specified at the same time\n");
+    if (zflag + Pflag + (source != NULL) > 1) {
+        printf("Only one of -z, -P, and -s can be specified at the same time\n");
         return -EINVAL;
     }
     if ((flags & BDRV_REQ_MAY_UNMAP) && !zflag) {
@@ -280,7 +317,15 @@ static int write_f(int argc, char **argv)
     if (!parse_offset_len(argv[optind], argv[optind + 1], &offset, &count)) {
         return -EINVAL;
     }
-    uint8_t *buf = zflag ? NULL : io_alloc(count, pattern);
+    uint8_t *buf = NULL;
+    if (source) {
+        buf = io_alloc_from_file(count, source);
+        if (!buf) {
+            return -EINVAL;
+        }
+    } else if (!zflag) {
+        buf = io_alloc(count, pattern);
+    }
     struct timespec t1 = now();
     int ret;
     if (zflag) {
@@ -833,6 +878,23 @@ static int alloc_f(int argc, char **argv)
     return 0;
 }
 
+/* How the open image was opened, for reopen. */
+static struct {
+    char *name;
+    char *fmt;
+    int flags;
+    bool writethrough;
+    Opts *opts;
+} qio_open;
+
+static void forget_open(void)
+{
+    g_free(qio_open.name);
+    g_free(qio_open.fmt);
+    opts_free(qio_open.opts);
+    memset(&qio_open, 0, sizeof(qio_open));
+}
+
 static int open_image(const char *name, const char *fmt, int flags, bool writethrough,
                       Opts *opts)
 {
@@ -848,6 +910,12 @@ static int open_image(const char *name, const char *fmt, int flags, bool writeth
         return 1;
     }
     blk_set_detect_zeroes(qio_blk, BLOCKDEV_DETECT_ZEROES_OFF);
+    forget_open();
+    qio_open.name = g_strdup(name);
+    qio_open.fmt = g_strdup(fmt ? fmt : bdrv_get_format_name(blk_bs(qio_blk)));
+    qio_open.flags = flags;
+    qio_open.writethrough = writethrough;
+    qio_open.opts = opts ? opts_copy(opts) : NULL;
     return 0;
 }
 
@@ -929,6 +997,125 @@ static int close_f(int argc, char **argv)
 {
     blk_unref(qio_blk);
     qio_blk = NULL;
+    forget_open();
+    return 0;
+}
+
+static void help_oneline(const Cmd *ct);
+
+/*
+ * reopen: change read-only/read-write, cache mode and driver options of the open
+ * image.  The block layer has no in-place reopen, so the image is closed and
+ * opened again with the new settings (and with the old ones if that fails).
+ */
+static int reopen_f(int argc, char **argv)
+{
+    static const char *const changeable[] = { "l2-cache-size", NULL };
+    int flags = qio_open.flags;
+    bool writethrough = qio_open.writethrough;
+    bool ro = false, rw = false;
+    Opts *opts = NULL;
+    int c, ret = -EINVAL;
+    optind = 0;
+    while ((c = getopt(argc, argv, "c:o:rw")) != -1) {
+        switch (c) {
+        case 'c':
+            flags &= ~(BDRV_O_NOCACHE | BDRV_O_NO_FLUSH);
+            if (!tool_parse_cache(optarg, &flags, &writethrough)) {
+                goto out;
+            }
+            break;
+        case 'o': {
+            Error *err = NULL;
+            opts_free(opts);
+            opts = opts_parse(optarg, NULL, &err);
+            if (!opts) {
+                error_report_err(err);
+                goto out;
+            }
+            break;
+        }
+        case 'r':
+        case 'w':
+            if (ro || rw) {
+                error_report("Only one -r/-w option may be given");
+                goto out;
+            }
+            ro = c == 'r';
+            rw = c == 'w';
+            break;
+        default:
+            help_oneline(find_cmd("reopen"));
+            goto out;
+        }
+    }
+    if (optind != argc) {
+        help_oneline(find_cmd("reopen"));
+        goto out;
+    }
+    for (size_t i = 0; opts && i < opts_count(opts); i++) {
+        const char *k = opts_key_at(opts, i);
+        if (!g_strv_contains(changeable, k)) {
+            error_report("Cannot change the option '%s'", k);
+            goto out;
+        }
+    }
+    if (qio_open.flags & BDRV_O_SNAPSHOT) {
+        error_report("reopen of an image opened with -s (temporary overlay) is not supported");
+        ret = -ENOTSUP;
+        goto out;
+    }
+    if (ro) {
+        flags &= ~BDRV_O_RDWR;
+    } else if (rw) {
+        flags |= BDRV_O_RDWR;
+    }
+    Opts *all = qio_open.opts ? opts_copy(qio_open.opts) : opts_new();
+    for (size_t i = 0; opts && i < opts_count(opts); i++) {
+        opts_del(all, opts_key_at(opts, i));
+        opts_set(all, opts_key_at(opts, i), opts_value_at(opts, i));
+    }
+    char *name = g_strdup(qio_open.name), *fmt = g_strdup(qio_open.fmt);
+    int old_flags = qio_open.flags;
+    bool old_wt = qio_open.writethrough;
+    Opts *old_opts = qio_open.opts ? opts_copy(qio_open.opts) : NULL;
+    blk_drain(qio_blk);
+    close_f(0, NULL);
+    ret = 0;
+    if (open_image(name, fmt, flags, writethrough, all)) {
+        ret = -EINVAL;
+        open_image(name, fmt, old_flags, old_wt, old_opts);
+    }
+    opts_free(old_opts);
+    opts_free(all);
+    g_free(name);
+    g_free(fmt);
+out:
+    opts_free(opts);
+    return ret;
+}
+
+static int abort_f(int argc, char **argv)
+{
+    fflush(stdout);
+    abort();
+}
+
+static int sigraise_f(int argc, char **argv)
+{
+    int64_t sig = tool_cvtnum(argv[1]);
+    if (sig < 0) {
+        print_cvtnum_err(sig, argv[1]);
+        return -EINVAL;
+    }
+    if (sig > INT_MAX) {
+        printf("signal argument '%s' is too large to be a valid signal\n", argv[1]);
+        return -EINVAL;
+    }
+    /* Whatever the signal does, what was printed so far must be out first. */
+    fflush(stdout);
+    fflush(stderr);
+    raise((int)sig);
     return 0;
 }
 
@@ -953,7 +1140,9 @@ static int sleep_f(int argc, char **argv)
 static int help_f(int argc, char **argv);
 
 static const Cmd cmdtab[] = {
-    { "aio_flush", NULL, aio_flush_f, 0, 0, true, false, "",
+    { "abort", NULL, abort_f, 0, 0, false, false, NULL,
+      "simulate a program crash using abort(3)" },
+    { "aio_flush", NULL, aio_flush_f, 0, 0, true, false, NULL,
       "completes all outstanding aio requests" },
     { "aio_read", NULL, aio_read_f, 2, -1, true, false, "[-Ciqv] [-P pattern] off len [len..]",
       "asynchronously reads a number of bytes" },
@@ -961,23 +1150,27 @@ static const Cmd cmdtab[] = {
       "[-Cfiquz] [-P pattern] off len [len..]", "asynchronously writes a number of bytes" },
     { "alloc", NULL, alloc_f, 1, 2, true, false, "offset [count]",
       "checks if offset is allocated in the file" },
-    { "close", "c", close_f, 0, 0, true, false, "", "close the current open file" },
+    { "close", "c", close_f, 0, 0, true, false, NULL, "close the current open file" },
     { "discard", "d", discard_f, 2, -1, true, true, "[-Cq] off len",
       "discards a number of bytes at a specified offset" },
-    { "flush", "f", flush_f, 0, 0, true, false, "", "flush all in-core file state to disk" },
+    { "flush", "f", flush_f, 0, 0, true, false, NULL, "flush all in-core file state to disk" },
     { "help", "?", help_f, 0, 1, false, false, "[command]", "help for one or all commands" },
-    { "info", "i", info_f, 0, 0, true, false, "", "prints information about the current file" },
-    { "length", "l", length_f, 0, 0, true, false, "", "gets the length of the current file" },
+    { "info", "i", info_f, 0, 0, true, false, NULL, "prints information about the current file" },
+    { "length", "l", length_f, 0, 0, true, false, NULL, "gets the length of the current file" },
     { "map", NULL, map_f, 0, 0, true, false, "", "prints the allocated areas of a file" },
     { "open", "o", open_f, 1, -1, false, false, "[-rsCnkU] [-t cache] [-d discard] [-o options] "
       "[path]", "open the file specified by path" },
-    { "quit", "q", quit_f, 0, 0, false, false, "", "exit the program" },
+    { "quit", "q", quit_f, 0, 0, false, false, NULL, "exit the program" },
     { "read", "r", read_f, 2, -1, true, false,
       "[-abCqv] [-P pattern [-s off] [-l len]] off len",
       "reads a number of bytes at a specified offset" },
     { "readv", NULL, readv_f, 2, -1, true, false, "[-Cqv] [-P pattern] off len [len..]",
       "reads a number of bytes at a specified offset" },
-    { "sleep", NULL, sleep_f, 1, 1, false, false, "milliseconds",
+    { "reopen", NULL, reopen_f, 0, -1, true, false, "[(-r|-w)] [-c cache] [-o options]",
+      "reopens an image with new options" },
+    { "sigraise", NULL, sigraise_f, 1, 1, false, false, "signal",
+      "raises a signal" },
+    { "sleep", NULL, sleep_f, 1, 1, false, false, NULL,
       "waits for the given value in milliseconds" },
     { "truncate", "t", truncate_f, 1, 3, true, true, "[-m prealloc_mode] off",
       "truncates the current file at the given offset" },
@@ -999,6 +1192,16 @@ static const Cmd *find_cmd(const char *name)
     return NULL;
 }
 
+/* "name [args ]-- oneline", as qemu-io (args NULL: none shown, "": an empty field). */
+static void help_oneline(const Cmd *ct)
+{
+    printf("%s ", ct->name);
+    if (ct->args) {
+        printf("%s ", ct->args);
+    }
+    printf("-- %s\n", ct->oneline);
+}
+
 static int help_f(int argc, char **argv)
 {
     if (argc == 2) {
@@ -1007,11 +1210,11 @@ static int help_f(int argc, char **argv)
             printf("command %s not found\n", argv[1]);
             return -EINVAL;
         }
-        printf("%s %s -- %s\n", ct->name, ct->args, ct->oneline);
+        help_oneline(ct);
         return 0;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(cmdtab); i++) {
-        printf("%s %s -- %s\n", cmdtab[i].name, cmdtab[i].args, cmdtab[i].oneline);
+        help_oneline(&cmdtab[i]);
     }
     printf("\nUse 'help commandname' for extended help.\n");
     return 0;
@@ -1212,6 +1415,7 @@ int main(int argc, char **argv)
         blk_drain(qio_blk);
         blk_unref(qio_blk);
     }
+    forget_open();
     g_ptr_array_free(cmds, true);
     fflush(stdout);
     return qio_exit_code;
