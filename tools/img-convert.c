@@ -999,7 +999,7 @@ int img_convert(int argc, char **argv)
     s.sparse = o.copy_range ? 0 : o.sparse;
     s.zero_as_data = o.explicit_sparse && o.sparse == 0;
     s.compressed = o.compress;
-    s.in_order = o.in_order || o.compress;   /* compressed clusters go out in order */
+    s.in_order = o.in_order;
     s.salvage = o.salvage;
     s.quiet = o.quiet;
     s.rate = o.rate;
