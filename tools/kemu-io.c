@@ -50,6 +50,43 @@ static void print_cvtnum_err(int64_t rc, const char *arg)
     printf("Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- %s\n", arg);
 }
 
+/* A size argument (suffixes allowed) into *out, or qemu-io's parse error and false. */
+static bool parse_num(const char *arg, int64_t *out)
+{
+    *out = tool_cvtnum(arg);
+    if (*out < 0) {
+        print_cvtnum_err(*out, arg);
+        return false;
+    }
+    return true;
+}
+
+/* A command's getopt failure and argument count error, as qemu-io prints them. */
+static int bad_option(const char *cmd)
+{
+    printf("%s: invalid option -- '%c'\n", cmd, optopt);
+    return -EINVAL;
+}
+
+static int wrong_args(const char *cmd)
+{
+    printf("%s: wrong number of arguments\n", cmd);
+    return -EINVAL;
+}
+
+/* False (after qemu-io's message naming off and len) unless buf holds only pattern. */
+static bool verify_pattern(const uint8_t *buf, int64_t n, int pattern, int64_t off, int64_t len)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (buf[i] != pattern) {
+            printf("Pattern verification failed at offset %" PRId64 ", %" PRId64 " bytes\n",
+                   off, len);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void print_report(const char *op, struct timespec t, int64_t offset, int64_t count,
                          int64_t total, int cnt)
 {
@@ -98,15 +135,11 @@ static bool parse_pattern(const char *arg, int *pattern)
 
 static bool parse_offset_len(char *off_s, char *len_s, int64_t *offset, int64_t *count)
 {
-    *offset = tool_cvtnum(off_s);
-    if (*offset < 0) {
-        print_cvtnum_err(*offset, off_s);
+    if (!parse_num(off_s, offset)) {
         return false;
     }
     if (len_s) {
-        *count = tool_cvtnum(len_s);
-        if (*count < 0) {
-            print_cvtnum_err(*count, len_s);
+        if (!parse_num(len_s, count)) {
             return false;
         }
         if (*count > IO_MAX_BYTES) {
@@ -141,9 +174,7 @@ static int read_f(int argc, char **argv)
             break;
         case 'l':
             lflag = true;
-            pattern_count = tool_cvtnum(optarg);
-            if (pattern_count < 0) {
-                print_cvtnum_err(pattern_count, optarg);
+            if (!parse_num(optarg, &pattern_count)) {
                 return -EINVAL;
             }
             break;
@@ -158,9 +189,7 @@ static int read_f(int argc, char **argv)
             break;
         case 's':
             sflag = true;
-            pattern_offset = tool_cvtnum(optarg);
-            if (pattern_offset < 0) {
-                print_cvtnum_err(pattern_offset, optarg);
+            if (!parse_num(optarg, &pattern_offset)) {
                 return -EINVAL;
             }
             break;
@@ -168,13 +197,11 @@ static int read_f(int argc, char **argv)
             vflag = true;
             break;
         default:
-            printf("read: invalid option -- '%c'\n", optopt);
-            return -EINVAL;
+            return bad_option("read");
         }
     }
     if (optind != argc - 2) {
-        printf("read: wrong number of arguments\n");
-        return -EINVAL;
+        return wrong_args("read");
     }
     int64_t offset, count;
     if (!parse_offset_len(argv[optind], argv[optind + 1], &offset, &count)) {
@@ -200,15 +227,9 @@ static int read_f(int argc, char **argv)
         qemu_vfree(buf);
         return ret;
     }
-    if (Pflag) {
-        for (int64_t i = 0; i < pattern_count; i++) {
-            if (buf[pattern_offset + i] != pattern) {
-                printf("Pattern verification failed at offset %" PRId64 ", %" PRId64 " bytes\n",
-                       offset + pattern_offset, pattern_count);
-                ret = -EINVAL;
-                break;
-            }
-        }
+    if (Pflag && !verify_pattern(buf + pattern_offset, pattern_count, pattern,
+                                 offset + pattern_offset, pattern_count)) {
+        ret = -EINVAL;
     }
     if (!qflag) {
         if (vflag) {
@@ -293,13 +314,11 @@ static int write_f(int argc, char **argv)
             zflag = true;
             break;
         default:
-            printf("write: invalid option -- '%c'\n", optopt);
-            return -EINVAL;
+            return bad_option("write");
         }
     }
     if (optind != argc - 2) {
-        printf("write: wrong number of arguments\n");
-        return -EINVAL;
+        return wrong_args("write");
     }
     if (zflag + Pflag + (source != NULL) > 1) {
         printf("Only one of -z, -P, and -s can be specified at the same time\n");
@@ -400,17 +419,14 @@ static int readv_f(int argc, char **argv)
             vflag = true;
             break;
         default:
-            printf("readv: invalid option -- '%c'\n", optopt);
-            return -EINVAL;
+            return bad_option("readv");
         }
     }
     if (optind > argc - 2) {
-        printf("readv: wrong number of arguments\n");
-        return -EINVAL;
+        return wrong_args("readv");
     }
-    int64_t offset = tool_cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
+    int64_t offset;
+    if (!parse_num(argv[optind], &offset)) {
         return -EINVAL;
     }
     IOVector qiov;
@@ -424,15 +440,8 @@ static int readv_f(int argc, char **argv)
     if (ret < 0) {
         printf("readv failed: %s\n", strerror(-ret));
     } else {
-        if (Pflag) {
-            for (size_t i = 0; i < qiov.size; i++) {
-                if (buf[i] != pattern) {
-                    printf("Pattern verification failed at offset %" PRId64 ", %zu bytes\n",
-                           offset, qiov.size);
-                    ret = -EINVAL;
-                    break;
-                }
-            }
+        if (Pflag && !verify_pattern(buf, qiov.size, pattern, offset, qiov.size)) {
+            ret = -EINVAL;
         }
         if (!qflag) {
             if (vflag) {
@@ -469,17 +478,14 @@ static int writev_f(int argc, char **argv)
             }
             break;
         default:
-            printf("writev: invalid option -- '%c'\n", optopt);
-            return -EINVAL;
+            return bad_option("writev");
         }
     }
     if (optind > argc - 2) {
-        printf("writev: wrong number of arguments\n");
-        return -EINVAL;
+        return wrong_args("writev");
     }
-    int64_t offset = tool_cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
+    int64_t offset;
+    if (!parse_num(argv[optind], &offset)) {
         return -EINVAL;
     }
     IOVector qiov;
@@ -526,15 +532,9 @@ static void aio_done(void *opaque, int ret)
         printf("%s failed: %s\n", ctx->is_write ? "aio_write" : "aio_read", strerror(-ret));
         qio_exit_code = 1;
     } else {
-        if (!ctx->is_write && ctx->Pflag) {
-            for (int64_t i = 0; i < size; i++) {
-                if (ctx->buf[i] != ctx->pattern) {
-                    printf("Pattern verification failed at offset %" PRId64 ", %" PRId64
-                           " bytes\n", ctx->offset, size);
-                    qio_exit_code = 1;
-                    break;
-                }
-            }
+        if (!ctx->is_write && ctx->Pflag &&
+            !verify_pattern(ctx->buf, size, ctx->pattern, ctx->offset, size)) {
+            qio_exit_code = 1;
         }
         if (!ctx->qflag) {
             if (ctx->vflag) {
@@ -587,19 +587,15 @@ static int aio_rw_f(int argc, char **argv, bool is_write)
             }
             break;
         default:
-            printf("%s: invalid option -- '%c'\n", argv[0], optopt);
             g_free(ctx);
-            return -EINVAL;
+            return bad_option(argv[0]);
         }
     }
     if (optind > argc - 2) {
-        printf("%s: wrong number of arguments\n", argv[0]);
         g_free(ctx);
-        return -EINVAL;
+        return wrong_args(argv[0]);
     }
-    ctx->offset = tool_cvtnum(argv[optind]);
-    if (ctx->offset < 0) {
-        print_cvtnum_err(ctx->offset, argv[optind]);
+    if (!parse_num(argv[optind], &ctx->offset)) {
         g_free(ctx);
         return -EINVAL;
     }
@@ -609,9 +605,7 @@ static int aio_rw_f(int argc, char **argv, bool is_write)
             g_free(ctx);
             return -EINVAL;
         }
-        ctx->zbytes = tool_cvtnum(argv[optind + 1]);
-        if (ctx->zbytes < 0) {
-            print_cvtnum_err(ctx->zbytes, argv[optind + 1]);
+        if (!parse_num(argv[optind + 1], &ctx->zbytes)) {
             g_free(ctx);
             return -EINVAL;
         }
@@ -667,13 +661,11 @@ static int discard_f(int argc, char **argv)
             qflag = true;
             break;
         default:
-            printf("discard: invalid option -- '%c'\n", optopt);
-            return -EINVAL;
+            return bad_option("discard");
         }
     }
     if (optind != argc - 2) {
-        printf("discard: wrong number of arguments\n");
-        return -EINVAL;
+        return wrong_args("discard");
     }
     int64_t offset, count;
     if (!parse_offset_len(argv[optind], argv[optind + 1], &offset, &count)) {
@@ -715,12 +707,10 @@ static int truncate_f(int argc, char **argv)
         }
     }
     if (optind != argc - 1) {
-        printf("truncate: wrong number of arguments\n");
-        return -EINVAL;
+        return wrong_args("truncate");
     }
-    int64_t offset = tool_cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
+    int64_t offset;
+    if (!parse_num(argv[optind], &offset)) {
         return -EINVAL;
     }
     Error *err = NULL;
@@ -945,24 +935,19 @@ static int open_f(int argc, char **argv)
         case 'U':
             break;
         case 't':
-            if (bdrv_parse_cache_mode(optarg, &flags, &writethrough) < 0) {
-                error_report("Invalid cache option: %s", optarg);
+            if (!tool_parse_cache(optarg, &flags, &writethrough)) {
                 opts_free(opts);
                 return -EINVAL;
             }
             break;
         case 'd':
-            if (!strcmp(optarg, "ignore") || !strcmp(optarg, "off")) {
-                flags &= ~BDRV_O_UNMAP;
-            } else if (strcmp(optarg, "unmap") && strcmp(optarg, "on")) {
-                error_report("Invalid discard option: %s", optarg);
+            if (!tool_parse_discard(optarg, &flags)) {
                 opts_free(opts);
                 return -EINVAL;
             }
             break;
         case 'i':
-            if (bdrv_parse_aio(optarg, &flags) < 0) {
-                error_report("Invalid aio option: %s", optarg);
+            if (!tool_parse_aio(optarg, &flags)) {
                 opts_free(opts);
                 return -EINVAL;
             }
@@ -984,9 +969,8 @@ static int open_f(int argc, char **argv)
     }
     const char *fmt = opts ? opts_get(opts, "driver") : NULL;
     if (optind != argc - 1) {
-        printf("open: wrong number of arguments\n");
         opts_free(opts);
-        return -EINVAL;
+        return wrong_args("open");
     }
     int r = open_image(argv[optind], fmt, flags, writethrough, opts);
     opts_free(opts);
@@ -1355,22 +1339,17 @@ int main(int argc, char **argv)
             flags |= BDRV_O_NATIVE_AIO;
             break;
         case 'd':
-            if (!strcmp(optarg, "ignore") || !strcmp(optarg, "off")) {
-                flags &= ~BDRV_O_UNMAP;
-            } else if (strcmp(optarg, "unmap") && strcmp(optarg, "on")) {
-                error_report("Invalid discard option: %s", optarg);
+            if (!tool_parse_discard(optarg, &flags)) {
                 return 1;
             }
             break;
         case 't':
-            if (bdrv_parse_cache_mode(optarg, &flags, &writethrough) < 0) {
-                error_report("Invalid cache option: %s", optarg);
+            if (!tool_parse_cache(optarg, &flags, &writethrough)) {
                 return 1;
             }
             break;
         case 'i':
-            if (bdrv_parse_aio(optarg, &flags) < 0) {
-                error_report("Invalid aio option: %s", optarg);
+            if (!tool_parse_aio(optarg, &flags)) {
                 return 1;
             }
             break;
