@@ -18,8 +18,6 @@
 #include "kemu/option.h"
 #include "tool-util.h"
 
-int img_do_create(const char *fmt, const char *filename, Opts *opts, bool quiet);
-
 /* ---- bench ---- */
 
 typedef struct BenchData {
@@ -57,6 +55,18 @@ static void bench_submit(BenchData *b, int slot)
     b->offset = b->image_size > 0 ? (b->offset + b->step) % b->image_size : 0;
 }
 
+/* An integer option in [min, max] into *out, or error_report(msg) and false. */
+static bool bench_int_arg(const char *arg, uint64_t min, uint64_t max, const char *msg, int *out)
+{
+    uint64_t v;
+    if (!parse_uint(arg, &v) || v < min || v > max) {
+        error_report("%s", msg);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
 static BenchData *bench_state;
 static int bench_completed;
 
@@ -88,7 +98,7 @@ static void bench_cb(void *opaque, int ret)
     }
 }
 
-static int img_bench(int argc, char **argv)
+int img_bench(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -108,24 +118,16 @@ static int img_bench(int argc, char **argv)
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU", long_options, NULL)) != -1) {
         switch (c) {
-        case 'c': {
-            uint64_t v;
-            if (!parse_uint(optarg, &v) || v == 0 || v > INT_MAX) {
-                error_report("Invalid request count specified");
+        case 'c':
+            if (!bench_int_arg(optarg, 1, INT_MAX, "Invalid request count specified", &count)) {
                 return 1;
             }
-            count = (int)v;
             break;
-        }
-        case 'd': {
-            uint64_t v;
-            if (!parse_uint(optarg, &v) || v == 0 || v > INT_MAX) {
-                error_report("Invalid queue depth specified");
+        case 'd':
+            if (!bench_int_arg(optarg, 1, INT_MAX, "Invalid queue depth specified", &depth)) {
                 return 1;
             }
-            depth = (int)v;
             break;
-        }
         case 'f':
             fmt = optarg;
             break;
@@ -134,8 +136,7 @@ static int img_bench(int argc, char **argv)
             cache = "none";
             break;
         case 'i':
-            if (bdrv_parse_aio(optarg, &flags) < 0) {
-                error_report("Invalid aio option: %s", optarg);
+            if (!tool_parse_aio(optarg, &flags)) {
                 return 1;
             }
             break;
@@ -176,24 +177,17 @@ static int img_bench(int argc, char **argv)
             flags |= BDRV_O_RDWR;
             is_write = true;
             break;
-        case 'F': {
-            uint64_t v;
-            if (!parse_uint(optarg, &v) || v > INT_MAX) {
-                error_report("Invalid flush interval specified");
+        case 'F':
+            if (!bench_int_arg(optarg, 0, INT_MAX, "Invalid flush interval specified",
+                               &flush_interval)) {
                 return 1;
             }
-            flush_interval = (int)v;
             break;
-        }
-        case 'P': {
-            uint64_t v;
-            if (!parse_uint(optarg, &v) || v > 0xff) {
-                error_report("Invalid pattern byte specified");
+        case 'P':
+            if (!bench_int_arg(optarg, 0, 0xff, "Invalid pattern byte specified", &pattern)) {
                 return 1;
             }
-            pattern = (int)v;
             break;
-        }
         case 'N':
             drain_on_flush = false;
             break;
@@ -278,7 +272,7 @@ static int img_bench(int argc, char **argv)
 
 /* ---- dd ---- */
 
-static int img_dd(int argc, char **argv)
+int img_dd(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -438,7 +432,7 @@ static int64_t qcow2_prealloc_size(int64_t total, int64_t cs, int refcount_order
     return meta + aligned;
 }
 
-static int img_measure(int argc, char **argv)
+int img_measure(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -453,6 +447,7 @@ static int img_measure(int argc, char **argv)
     OutputFormat ofmt = OFORMAT_HUMAN;
     int64_t img_size = -1;
     int share = 0;
+    bool help = false;     /* measure has no -o help: the word is ignored */
     Opts *opts = NULL;
     int c, ret = 1;
     optind = 0;
@@ -464,22 +459,11 @@ static int img_measure(int argc, char **argv)
         case 'O':
             out_fmt = optarg;
             break;
-        case 'o': {
-            Error *err = NULL;
-            Opts *o = opts_parse(optarg, NULL, &err);
-            if (!o) {
-                error_report_err(err);
+        case 'o':
+            if (!img_add_opts(&opts, optarg, &help)) {
                 goto out;
             }
-            if (!opts) {
-                opts = opts_new();
-            }
-            for (size_t i = 0; i < opts_count(o); i++) {
-                opts_set(opts, opts_key_at(o, i), opts_value_at(o, i));
-            }
-            opts_free(o);
             break;
-        }
         case 'J':
             if (!img_parse_output(optarg, &ofmt)) {
                 goto out;
@@ -488,10 +472,7 @@ static int img_measure(int argc, char **argv)
         case 's': {
             uint64_t v;
             if (!parse_size(optarg, &v) || v > INT64_MAX) {
-                error_report("Invalid image size specified. You may use k, M, G, T, P or E "
-                             "suffixes for");
-                error_report("kilobytes, megabytes, gigabytes, terabytes, petabytes and "
-                             "exabytes.");
+                img_size_error("Invalid image size specified.");
                 goto out;
             }
             img_size = (int64_t)v;
@@ -622,19 +603,4 @@ static int img_measure(int argc, char **argv)
 out:
     opts_free(opts);
     return ret;
-}
-
-int img_bench_cmd(int argc, char **argv)
-{
-    return img_bench(argc, argv);
-}
-
-int img_dd_cmd(int argc, char **argv)
-{
-    return img_dd(argc, argv);
-}
-
-int img_measure_cmd(int argc, char **argv)
-{
-    return img_measure(argc, argv);
 }

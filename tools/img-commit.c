@@ -29,7 +29,7 @@ static bool same_path(const char *a, const char *b)
     return same;
 }
 
-static int img_commit(int argc, char **argv)
+int img_commit(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -175,7 +175,7 @@ out:
     return ret;
 }
 
-static int img_rebase(int argc, char **argv)
+int img_rebase(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -340,7 +340,7 @@ out:
     return ret;
 }
 
-static int img_amend(int argc, char **argv)
+int img_amend(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
@@ -357,24 +357,8 @@ static int img_amend(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":ho:f:t:pq", long_options, NULL)) != -1) {
         switch (c) {
         case 'o':
-            if (opts_str_is_help(optarg)) {
-                help = true;
-                break;
-            }
-            {
-                Error *err = NULL;
-                Opts *o = opts_parse(optarg, NULL, &err);
-                if (!o) {
-                    error_report_err(err);
-                    goto out;
-                }
-                if (!opts) {
-                    opts = opts_new();
-                }
-                for (size_t i = 0; i < opts_count(o); i++) {
-                    opts_set(opts, opts_key_at(o, i), opts_value_at(o, i));
-                }
-                opts_free(o);
+            if (!img_add_opts(&opts, optarg, &help)) {
+                goto out;
             }
             break;
         case 'f':
@@ -431,19 +415,4 @@ static int img_amend(int argc, char **argv)
 out:
     opts_free(opts);
     return ret;
-}
-
-int img_commit_cmd(int argc, char **argv)
-{
-    return img_commit(argc, argv);
-}
-
-int img_rebase_cmd(int argc, char **argv)
-{
-    return img_rebase(argc, argv);
-}
-
-int img_amend_cmd(int argc, char **argv)
-{
-    return img_amend(argc, argv);
 }

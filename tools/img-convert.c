@@ -34,8 +34,6 @@
 #define CONVERT_MAX_PARALLEL 16
 #define CONVERT_DEFAULT_PARALLEL 8
 
-int img_do_create(const char *fmt, const char *filename, Opts *opts, bool quiet);
-
 typedef enum ChunkState {
     CHUNK_FREE,
     CHUNK_READING,      /* source reads in flight */

@@ -89,8 +89,7 @@ BlockBackend *img_open(const char *filename, const char *fmt, int flags, const c
         return NULL;
     }
     bool writethrough = false;
-    if (cache && bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
-        error_report("Invalid cache option: %s", cache);
+    if (cache && !tool_parse_cache(cache, &flags, &writethrough)) {
         return NULL;
     }
     Error *err = NULL;
@@ -310,6 +309,23 @@ static void dump_snapshot(const BlockSnapshotInfo *sn)
     g_free(size);
 }
 
+/* "Snapshot list:" and the table, when the image has snapshots (info and snapshot -l). */
+static void dump_snapshot_list(BlockDriverState *bs)
+{
+    BlockSnapshotInfo *sn = NULL;
+    int n = bdrv_snapshot_list(bs, &sn);
+    if (n > 0) {
+        printf("Snapshot list:\n");
+        dump_snapshot_header();
+        for (int i = 0; i < n; i++) {
+            dump_snapshot(&sn[i]);
+        }
+        bdrv_snapshot_list_free(sn, n);
+    } else {
+        g_free(sn);
+    }
+}
+
 static void info_json(JsonWriter *w, BlockDriverState *bs, const char *filename)
 {
     BlockDriverInfo bdi;
@@ -416,30 +432,9 @@ static void info_human(BlockDriverState *bs, const char *filename)
             printf("backing file format: %s\n", bdrv_get_backing_format(bs));
         }
     }
-    BlockSnapshotInfo *sn = NULL;
-    int nsn = bdrv_snapshot_list(bs, &sn);
-    if (nsn > 0) {
-        printf("Snapshot list:\n");
-        dump_snapshot_header();
-        for (int i = 0; i < nsn; i++) {
-            dump_snapshot(&sn[i]);
-        }
-        bdrv_snapshot_list_free(sn, nsn);
-    } else {
-        g_free(sn);
-    }
-    if (has_bdi && bdi.has_qcow2_info) {
-        printf("Format specific information:\n");
-        printf("    compat: %s\n", bdi.qcow_version >= 3 ? "1.1" : "0.10");
-        printf("    compression type: %s\n", bdi.compression_type);
-        if (bdi.qcow_version >= 3) {
-            printf("    lazy refcounts: %s\n", bdi.lazy_refcounts ? "true" : "false");
-        }
-        printf("    refcount bits: %d\n", bdi.refcount_bits);
-        if (bdi.qcow_version >= 3) {
-            printf("    corrupt: %s\n", bdi.corrupt ? "true" : "false");
-            printf("    extended l2: %s\n", bdi.extended_l2 ? "true" : "false");
-        }
+    dump_snapshot_list(bs);
+    if (has_bdi) {
+        tool_print_format_info(&bdi);
     }
 }
 
@@ -809,8 +804,7 @@ static int img_resize(int argc, char **argv)
     }
     uint64_t n;
     if (!parse_size(size_s, &n) || n > INT64_MAX) {
-        error_report("Invalid size specified. You may use k, M, G, T, P or E suffixes for");
-        error_report("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+        img_size_error("Invalid size specified.");
         return 1;
     }
     BlockBackend *blk = img_open(filename, fmt, BDRV_O_RDWR, NULL, quiet);
@@ -928,18 +922,7 @@ static int img_snapshot(int argc, char **argv)
         blk_unref(blk);
         return ret < 0 ? 1 : 0;
     }
-    BlockSnapshotInfo *sn = NULL;
-    int n = bdrv_snapshot_list(blk_bs(blk), &sn);
-    if (n > 0) {
-        printf("Snapshot list:\n");
-        dump_snapshot_header();
-        for (int i = 0; i < n; i++) {
-            dump_snapshot(&sn[i]);
-        }
-        bdrv_snapshot_list_free(sn, n);
-    } else {
-        g_free(sn);
-    }
+    dump_snapshot_list(blk_bs(blk));
     blk_unref(blk);
     return 0;
 }
@@ -951,26 +934,20 @@ typedef struct ImgCmd {
     int (*handler)(int argc, char **argv);
 } ImgCmd;
 
-int img_bench_cmd(int argc, char **argv);
-int img_dd_cmd(int argc, char **argv);
-int img_measure_cmd(int argc, char **argv);
-int img_commit_cmd(int argc, char **argv);
-int img_rebase_cmd(int argc, char **argv);
-int img_amend_cmd(int argc, char **argv);
 
 static const ImgCmd img_cmds[] = {
-    { "amend", img_amend_cmd },
-    { "bench", img_bench_cmd },
+    { "amend", img_amend },
+    { "bench", img_bench },
     { "check", img_check },
-    { "commit", img_commit_cmd },
+    { "commit", img_commit },
     { "compare", img_compare },
     { "convert", img_convert },
     { "create", img_create },
-    { "dd", img_dd_cmd },
+    { "dd", img_dd },
     { "info", img_info },
     { "map", img_map },
-    { "measure", img_measure_cmd },
-    { "rebase", img_rebase_cmd },
+    { "measure", img_measure },
+    { "rebase", img_rebase },
     { "resize", img_resize },
     { "snapshot", img_snapshot },
 };

@@ -25,13 +25,22 @@ void img_progress_init(bool enabled);
 void img_progress_print(double percent);
 void img_progress_end(void);
 
+/* Create an image, printing "Formatting ..." unless quiet; 0 or 1 (error printed). */
+int img_do_create(const char *fmt, const char *filename, Opts *opts, bool quiet);
 /* Merge "-o a=b,c=d" into *opts (created on demand); "help" sets *help. */
 bool img_add_opts(Opts **opts, const char *str, bool *help);
 /* "<what> You may use k, M, G, T, P or E suffixes for" and its second line. */
 void img_size_error(const char *what);
 
+/* Sub-commands (argv[0] is the sub-command's name). */
 int img_convert(int argc, char **argv);
 int img_compare(int argc, char **argv);
 int img_map(int argc, char **argv);
+int img_bench(int argc, char **argv);
+int img_dd(int argc, char **argv);
+int img_measure(int argc, char **argv);
+int img_commit(int argc, char **argv);
+int img_rebase(int argc, char **argv);
+int img_amend(int argc, char **argv);
 
 #endif

@@ -749,19 +749,7 @@ static int info_f(int argc, char **argv)
     tool_cvtstr((double)bdi.vm_state_offset, s2, sizeof(s2));
     printf("cluster size: %s\n", s1);
     printf("vm state offset: %s\n", s2);
-    if (bdi.has_qcow2_info) {
-        printf("Format specific information:\n");
-        printf("    compat: %s\n", bdi.qcow_version >= 3 ? "1.1" : "0.10");
-        printf("    compression type: %s\n", bdi.compression_type);
-        if (bdi.qcow_version >= 3) {
-            printf("    lazy refcounts: %s\n", bdi.lazy_refcounts ? "true" : "false");
-        }
-        printf("    refcount bits: %d\n", bdi.refcount_bits);
-        if (bdi.qcow_version >= 3) {
-            printf("    corrupt: %s\n", bdi.corrupt ? "true" : "false");
-            printf("    extended l2: %s\n", bdi.extended_l2 ? "true" : "false");
-        }
-    }
+    tool_print_format_info(&bdi);
     return 0;
 }
 

@@ -188,3 +188,22 @@ bool tool_parse_image_opts(const char *str, char **filename, char **fmt, char **
     opts_free(o);
     return *errmsg == NULL;
 }
+
+void tool_print_format_info(const BlockDriverInfo *bdi)
+{
+    if (!bdi->has_qcow2_info) {
+        return;
+    }
+    bool v3 = bdi->qcow_version >= 3;
+    printf("Format specific information:\n");
+    printf("    compat: %s\n", v3 ? "1.1" : "0.10");
+    printf("    compression type: %s\n", bdi->compression_type);
+    if (v3) {
+        printf("    lazy refcounts: %s\n", bdi->lazy_refcounts ? "true" : "false");
+    }
+    printf("    refcount bits: %d\n", bdi->refcount_bits);
+    if (v3) {
+        printf("    corrupt: %s\n", bdi->corrupt ? "true" : "false");
+        printf("    extended l2: %s\n", bdi->extended_l2 ? "true" : "false");
+    }
+}

@@ -24,6 +24,10 @@ struct timespec tool_now(void);
 double tool_tdiv(double value, struct timespec t);
 
 
+struct BlockDriverInfo;
+/* The "Format specific information:" block of qemu-img info / qemu-io info (qcow2). */
+void tool_print_format_info(const struct BlockDriverInfo *bdi);
+
 /*
  * qemu-img's report of a getopt failure (optstring starting with ':'): for c == ':'
  * "missing argument for option '-x'", otherwise "unrecognized option '-x'", both
