@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 
 #include "system/chardev.h"
 #include "system/main-loop.h"
+#include "system/runstate.h"
 
 typedef struct SocketChardev {
     Chardev parent;
@@ -232,6 +234,28 @@ static int socket_open_tcp(SocketChardev *s, const char *host, const char *port,
     return fd;
 }
 
+/*
+ * server=on,wait=on: block start-up until the first client connects, as QEMU
+ * does, but keep dispatching the main context so that SIGTERM/SIGINT/SIGHUP
+ * (handled there) still end the process while it waits.
+ */
+static int socket_wait_accept(int fd)
+{
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, 100) > 0) {
+            int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+            if (c >= 0 || (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)) {
+                return c;
+            }
+        }
+        g_main_context_iteration(NULL, FALSE);
+        if (system_shutdown_pending()) {
+            exit(0);        /* "terminating on signal N" was printed by its handler */
+        }
+    }
+}
+
 static bool socket_open(Chardev *chr, const Opts *opts, Error **errp)
 {
     SocketChardev *s = (SocketChardev *)chr;
@@ -272,15 +296,12 @@ static bool socket_open(Chardev *chr, const Opts *opts, Error **errp)
     }
     s->listen_fd = fd;
     if (wait) {
-        fprintf(stderr, "%s: -chardev socket,id=%s: info: QEMU waiting for connection on: "
-                        "disconnected:%s%s%s,server=on\n",
-                error_get_progname(), chr->id, s->is_unix ? "unix:" : "tcp:",
-                s->is_unix ? path : (opts_get(opts, "host") ? opts_get(opts, "host") : ""),
-                s->is_unix ? "" : ":");
-        int c;
-        do {
-            c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-        } while (c < 0 && errno == EINTR);
+        /* Prefixed with the option being opened (error_set_location), as QEMU does. */
+        info_report("QEMU waiting for connection on: disconnected:%s%s%s,server=on",
+                    s->is_unix ? "unix:" : "tcp:",
+                    s->is_unix ? path : (opts_get(opts, "host") ? opts_get(opts, "host") : ""),
+                    s->is_unix ? "" : ":");
+        int c = socket_wait_accept(fd);
         if (c < 0) {
             error_setg_errno(errp, errno, "accept failed");
             return false;

@@ -716,7 +716,12 @@ void chardevs_from_config(KemuConfig *cfg, Error **errp)
             chardev_print_backends();
             exit(0);
         }
-        if (!o || !chardev_new_from_opts(o, &err)) {
+        char *loc = g_strdup_printf("-chardev %s", s);
+        error_set_location(loc);        /* for info messages while it opens */
+        g_free(loc);
+        bool ok = o && chardev_new_from_opts(o, &err);
+        error_set_location(NULL);
+        if (!ok) {
             error_prepend(&err, "-chardev %s: ", s);
             error_propagate(errp, err);
             opts_free(o);
@@ -743,7 +748,11 @@ static bool serial_add(int index, const char *spec, Error **errp)
         return true;
     }
     char *id = g_strdup_printf("serial%d", index);
+    char *loc = g_strdup_printf("-serial %s", spec);
+    error_set_location(loc);            /* for info messages while it opens */
     Chardev *chr = chardev_new_legacy(spec, id, errp);
+    error_set_location(NULL);
+    g_free(loc);
     g_free(id);
     if (!chr) {
         return false;
@@ -787,7 +796,11 @@ void serial_connect_from_config(KemuConfig *cfg, Error **errp)
         const char *spec = g_ptr_array_index(cfg->debugcons, i);
         Error *err = NULL;
         char *id = g_strdup_printf("debugcon%u", i);
+        char *loc = g_strdup_printf("-debugcon %s", spec);
+        error_set_location(loc);
         Chardev *chr = chardev_new_legacy(spec, id, &err);
+        error_set_location(NULL);
+        g_free(loc);
         g_free(id);
         DeviceState *dev = chr ? qdev_new("isa-debugcon", &err) : NULL;
         if (dev) {

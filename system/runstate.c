@@ -183,6 +183,12 @@ static void system_reset(ShutdownCause cause)
     }
 }
 
+bool system_shutdown_pending(void)
+{
+    return g_atomic_int_get(&exit_requested) ||
+           g_atomic_int_get(&shutdown_requested) == SHUTDOWN_CAUSE_HOST_SIGNAL;
+}
+
 bool runstate_handle_requests(int *status)
 {
     if (g_atomic_int_get(&exit_requested)) {

@@ -27,9 +27,10 @@
  * The virtual clock is manual (clock_virtual_set_manual): it moves only with
  * clock_step/clock_set, which run the timers that expire on the way.
  *
- * Transport: "-qtest unix:PATH" connects to a test listening on PATH (as QEMU's
- * libqtest does); "unix:PATH,server=on" listens and waits for one connection; any
- * other spec is handed to the chardev layer (e.g. "stdio").  When the test closes
+ * Transport: a chardev given in -serial's syntax (system/chardev-socket.c for
+ * sockets): "-qtest unix:PATH" connects to a test listening on PATH (as QEMU's
+ * libqtest does), "unix:PATH,server=on" listens and waits for one connection,
+ * "stdio" talks on the terminal, and so on.  When the test closes
  * the connection, the emulator exits (status 0).  The log ("-qtest-log FILE"; stderr
  * when absent, "none" for no log) records each received line as "[R +secs] line" and
  * each sent line as "[S +secs] line", as QEMU does.
@@ -57,8 +58,7 @@
 #define QTEST_MAX_RW  (256u << 20) /* largest read/write/memset accepted */
 
 typedef struct QTestServer {
-    int fd;                    /* socket transport, or -1 */
-    Chardev *chr;              /* chardev transport */
+    Chardev *chr;              /* the transport (a socket or any other chardev) */
     CharFrontend fe;
     GString *inbuf;
     FILE *log;
@@ -67,7 +67,7 @@ typedef struct QTestServer {
     bool active;
 } QTestServer;
 
-static QTestServer qts = { .fd = -1 };
+static QTestServer qts;
 static int8_t qtest_irq_levels[QTEST_MAX_GSI];
 static GMutex qtest_vcpu_lock;
 static GCond qtest_vcpu_cond;
@@ -95,19 +95,7 @@ static void qtest_log_line(char dir, const char *line, size_t len)
 
 static void qtest_send_raw(const char *buf, size_t len)
 {
-    if (qts.fd >= 0) {
-        while (len > 0) {
-            ssize_t n = write(qts.fd, buf, len);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                return; /* peer gone; the read side notices and ends the process */
-            }
-            buf += n;
-            len -= (size_t)n;
-        }
-    } else if (qts.chr) {
+    if (qts.chr) {
         chardev_write_all(qts.chr, (const uint8_t *)buf, (int)len);
     }
 }
@@ -449,27 +437,7 @@ static void qtest_closed(void)
 {
     qtest_log_line('I', "CLOSED", 6);
     qts.active = false;
-    if (qts.fd >= 0) {
-        main_loop_set_fd_handler(qts.fd, NULL, NULL, NULL);
-        close(qts.fd);
-        qts.fd = -1;
-    }
     system_exit_request(0);
-}
-
-static void qtest_fd_read(void *opaque)
-{
-    uint8_t buf[4096];
-    ssize_t n = read(qts.fd, buf, sizeof(buf));
-
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-        return;
-    }
-    if (n <= 0) {
-        qtest_closed();
-        return;
-    }
-    qtest_feed(buf, (size_t)n);
 }
 
 static int qtest_chr_can_read(void *opaque)
@@ -489,59 +457,6 @@ static void qtest_chr_event(void *opaque, ChardevEvent ev)
     }
 }
 
-/* unix:PATH[,server=on|off][,wait=on|off] -> connected socket, or -1 with errp set. */
-static int qtest_open_unix(const char *args, Error **errp)
-{
-    Opts *o = opts_parse(args, "path", errp);
-    if (!o) {
-        return -1;
-    }
-    int fd = -1;
-    const char *path = opts_get(o, "path");
-    bool server = opts_get_bool(o, "server", false, errp);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-    if (!path || !*path) {
-        error_setg(errp, "-qtest unix: a socket path is required");
-        goto out;
-    }
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        error_setg(errp, "-qtest: UNIX socket path '%s' is too long", path);
-        goto out;
-    }
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "-qtest: cannot create socket");
-        goto out;
-    }
-    if (server) {
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
-            error_setg_errno(errp, errno, "-qtest: cannot listen on '%s'", path);
-            close(fd);
-            fd = -1;
-            goto out;
-        }
-        int c;
-        do {
-            c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-        } while (c < 0 && errno == EINTR);
-        close(fd);
-        fd = c;
-        if (fd < 0) {
-            error_setg_errno(errp, errno, "-qtest: accept on '%s' failed", path);
-        }
-    } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        error_setg_errno(errp, errno, "-qtest: Failed to connect to '%s'", path);
-        close(fd);
-        fd = -1;
-    }
-out:
-    opts_free(o);
-    return fd;
-}
-
 bool qtest_server_init(const char *spec, const char *logfile, Error **errp)
 {
     qts.start_ns = get_clock_realtime();
@@ -556,24 +471,16 @@ bool qtest_server_init(const char *spec, const char *logfile, Error **errp)
     }
     qts.inbuf = g_string_new(NULL);
 
-    if (g_str_has_prefix(spec, "unix:")) {
-        qts.fd = qtest_open_unix(spec + 5, errp);
-        if (qts.fd < 0) {
-            return false;
-        }
-        main_loop_set_fd_handler(qts.fd, qtest_fd_read, NULL, NULL);
-    } else {
-        qts.chr = chardev_new_legacy(spec, "qtest", errp);
-        if (!qts.chr) {
-            return false;
-        }
-        qts.fe.can_read = qtest_chr_can_read;
-        qts.fe.read = qtest_chr_read;
-        qts.fe.event = qtest_chr_event;
-        qts.fe.opaque = &qts;
-        if (!chardev_attach(qts.chr, &qts.fe, errp)) {
-            return false;
-        }
+    qts.chr = chardev_new_legacy(spec, "qtest", errp);
+    if (!qts.chr) {
+        return false;
+    }
+    qts.fe.can_read = qtest_chr_can_read;
+    qts.fe.read = qtest_chr_read;
+    qts.fe.event = qtest_chr_event;
+    qts.fe.opaque = &qts;
+    if (!chardev_attach(qts.chr, &qts.fe, errp)) {
+        return false;
     }
     qts.active = true;
     qtest_log_line('I', "OPENED", 6);

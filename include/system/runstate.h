@@ -62,6 +62,9 @@ void system_reset_request(ShutdownCause cause);
 void system_powerdown_request(void);
 /* Process exit status requested by a device (isa-debug-exit) or an error. */
 void system_exit_request(int status);
+/* A host signal or an exit asked the process to end (for code that blocks
+ * before the main loop runs). */
+bool system_shutdown_pending(void);
 
 /* Main-loop side: handle pending requests; returns true when the loop must end,
  * with *status the process exit status. */

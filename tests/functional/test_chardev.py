@@ -50,7 +50,31 @@ def test_serial_unix_server_waits_for_client(kemu, kernels_dir):
         assert p.wait(timeout=20) == 1
         assert data.startswith(b'Hello from kemu test kernel')
         assert EXPECT in data
-        assert b'waiting for connection' in p.stderr.read()
+        err = p.stderr.read().decode()
+        assert (f'-serial unix:{path},server=on: info: QEMU waiting for connection on: '
+                f'disconnected:unix:{path},server=on\n') in err, err
+
+
+def test_sigterm_while_waiting_for_client(kemu, kernels_dir):
+    """A server socket that waits for its client at start-up still ends on SIGTERM (QEMU
+    does), with its 'terminating on signal' line and status 0."""
+    import signal
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 'wait.sock')
+        p = subprocess.Popen([kemu] + BASE + ['-chardev', f'socket,id=c0,path={path},server=on',
+                                              '-serial', 'chardev:c0',
+                                              '-kernel', os.path.join(kernels_dir, 'hello.elf')],
+                             stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(200):
+            if os.path.exists(path):
+                break
+            time.sleep(0.02)
+        time.sleep(0.2)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
+        err = p.stderr.read().decode()
+        assert f'-chardev socket,id=c0,path={path},server=on: info: QEMU waiting' in err, err
+        assert 'terminating on signal 15' in err, err
 
 
 def test_serial_tcp_server(kemu, kernels_dir):
