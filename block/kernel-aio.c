@@ -67,13 +67,14 @@ static gboolean kaio_source_dispatch(gint fd, GIOCondition cond, gpointer data)
 
 bool kaio_source_bind(KaioSource *ks, void (*reap)(void *data), void *data)
 {
-    GMainContext *ctx = g_main_context_ref_thread_default();
-    if (ks->source) {
-        bool same = ctx == ks->ctx;
-        g_main_context_unref(ctx);
-        return same;
+    GMainContext *ctx = g_main_context_get_thread_default();
+    if (!ctx) {
+        ctx = g_main_context_default();
     }
-    ks->ctx = ctx;
+    if (ks->source) {
+        return ctx == ks->ctx;
+    }
+    ks->ctx = g_main_context_ref(ctx);
     ks->reap = reap;
     ks->data = data;
     ks->source = g_unix_fd_source_new(event_notifier_get_fd(&ks->notifier), G_IO_IN);
