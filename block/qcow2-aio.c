@@ -269,7 +269,7 @@ void qcow2_aio_unmap(BlockDriverState *bs, void *token, int ret, BlockCompletion
     Qcow2AioAlloc *a = token;
     if (!a) {
         g_mutex_lock(&s->fast_io_lock);
-        if (--s->fast_io == 0) {
+        if (--s->fast_io == 0 && s->fast_io_waiters) {
             g_cond_broadcast(&s->fast_io_done);
         }
         g_mutex_unlock(&s->fast_io_lock);

@@ -208,7 +208,9 @@ void qcow2_data_io_barrier(BlockDriverState *bs)
     g_rw_lock_writer_unlock(&s->data_lock);
     g_mutex_lock(&s->fast_io_lock);
     while (s->fast_io > 0) {
+        s->fast_io_waiters++;
         g_cond_wait(&s->fast_io_done, &s->fast_io_lock);
+        s->fast_io_waiters--;
     }
     g_mutex_unlock(&s->fast_io_lock);
 }
@@ -443,7 +445,9 @@ static bool qcow2_wait_inflight(BlockDriverState *bs, int64_t start, int64_t end
     BDRVQcow2State *s = bs->opaque;
     bool waited = false;
     while (qcow2_inflight_overlaps(s, start, end)) {
+        s->inflight_waiters++;
         g_cond_wait(&s->inflight_done, &s->lock);
+        s->inflight_waiters--;
         waited = true;
     }
     return waited;
@@ -474,7 +478,9 @@ void qcow2_inflight_remove(BDRVQcow2State *s, int64_t start)
             break;
         }
     }
-    g_cond_broadcast(&s->inflight_done);
+    if (s->inflight_waiters) {
+        g_cond_broadcast(&s->inflight_done);    /* (a futex call even without waiters) */
+    }
 }
 
 /*

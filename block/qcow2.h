@@ -99,10 +99,12 @@ typedef struct BDRVQcow2State {
     GMutex fast_io_lock;
     GCond fast_io_done;
     int fast_io;
+    int fast_io_waiters;
     /* Allocating writes whose data write runs unlocked (qcow2-cluster.c);
      * waited for with inflight_done and `lock`. */
     GArray *inflight_allocs;     /* Qcow2InflightAlloc */
     GCond inflight_done;
+    int inflight_waiters;
     int qcow_version;
     int cluster_bits;
     int64_t cluster_size;

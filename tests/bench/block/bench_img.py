@@ -89,6 +89,13 @@ def main():
                 if rw == 'write':
                     args.append('-w')
                 cases.append((f'{fmt} 1M seq {rw} d4', args, images[fmt]))
+        # Allocating writes: every run starts from an empty qcow2 image (a new VM's disk).
+        fresh = os.path.join(d, 'fresh.qcow2')
+        for size, count in (('4k', n4k // 2), ('64k', n4k // 4)):
+            for aio in ('native', 'threads'):
+                args = ['-f', 'qcow2', '-t', 'none', '-i', aio, '-d', '32', '-c', str(count),
+                        '-s', size, '-S', step if size == '4k' else '64k', '-w']
+                cases.append((f'qcow2 alloc {size} write d32 {aio}', args, fresh))
         cases = [c for c in cases if opts.filter in c[0]]
         for name, args, img in cases:
             ks, qs = [], []
@@ -96,6 +103,8 @@ def main():
                 # Alternate which tool goes first so warm caches favour neither.
                 order = [(kemu_img, ks), (qemu_img, qs)]
                 for t, acc in (order if r % 2 == 0 else order[::-1]):
+                    if img == fresh:
+                        run(qemu_img, 'create', '-q', '-f', 'qcow2', fresh, '1G')
                     acc.append(bench_time(t, args + [img]))
             rows.append((name, ks, qs))
             print(f'  {name}: kemu {sorted(ks)} qemu {sorted(qs)}', file=sys.stderr, flush=True)
