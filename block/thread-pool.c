@@ -169,6 +169,7 @@ void thread_pool_submit(ThreadPoolFunc *func, void *arg, ThreadPoolCompletionFun
     if (spawn) {
         nthreads++;
     }
+    bool wake = nidle > 0;      /* a signal is a syscall even when nobody waits */
     g_mutex_unlock(&pool_lock);
     if (spawn) {
         GError *err = NULL;
@@ -186,7 +187,9 @@ void thread_pool_submit(ThreadPoolFunc *func, void *arg, ThreadPoolCompletionFun
             }
         }
     }
-    g_cond_signal(&pool_cond);
+    if (wake) {
+        g_cond_signal(&pool_cond);
+    }
 }
 
 bool thread_pool_in_worker(void)
