@@ -119,7 +119,7 @@ int img_bench(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU", long_options, NULL)) != -1) {
         switch (c) {
         case 'c':
-            if (!bench_int_arg(optarg, 1, INT_MAX, "Invalid request count specified", &count)) {
+            if (!bench_int_arg(optarg, 0, INT_MAX, "Invalid request count specified", &count)) {
                 return 1;
             }
             break;

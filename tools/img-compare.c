@@ -291,7 +291,7 @@ int img_map(int argc, char **argv)
     int share = 0;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:s:l:hU", long_options, NULL)) != -1) {
         switch (c) {
         case 'f':
             fmt = optarg;
@@ -304,20 +304,14 @@ int img_map(int argc, char **argv)
         case 's':
             start = tool_cvtnum(optarg);
             if (start < 0) {
-                error_report("Invalid start offset specified! You may use k, M, G, T, P or E "
-                             "suffixes for ");
-                error_report("kilobytes, megabytes, gigabytes, terabytes, petabytes and "
-                             "exabytes.");
+                img_size_error("Invalid start offset specified.");
                 return 1;
             }
             break;
         case 'l':
             max_len = tool_cvtnum(optarg);
             if (max_len < 0) {
-                error_report("Invalid length specified! You may use k, M, G, T, P or E "
-                             "suffixes for ");
-                error_report("kilobytes, megabytes, gigabytes, terabytes, petabytes and "
-                             "exabytes.");
+                img_size_error("Invalid max length specified.");
                 return 1;
             }
             break;

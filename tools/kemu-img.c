@@ -804,7 +804,13 @@ static int img_resize(int argc, char **argv)
     }
     uint64_t n;
     if (!parse_size(size_s, &n) || n > INT64_MAX) {
-        img_size_error("Invalid size specified.");
+        if (*size_s && strspn(size_s, "0123456789") == strlen(size_s)) {
+            error_report("Value '%s' is out of range for parameter 'size'", size_s);
+        } else {
+            error_report("Parameter 'size' expects a non-negative number below 2^64");
+            fprintf(stderr, "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, "
+                    "tera-, peta-\nand exabytes, respectively.\n");
+        }
         return 1;
     }
     BlockBackend *blk = img_open(filename, fmt, BDRV_O_RDWR, NULL, quiet);
