@@ -206,8 +206,7 @@ int img_bench(int argc, char **argv)
             return 1;
         }
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         return 1;
     }
     if (flush_interval && flush_interval < depth) {

@@ -78,8 +78,7 @@ int img_commit(int argc, char **argv)
     if (quiet) {
         progress = false;
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         return 1;
     }
     const char *filename = argv[optind];
@@ -150,7 +149,7 @@ int img_commit(int argc, char **argv)
             }
         }
         off += n;
-        img_progress_print(100.0 * off / MAX(size, 1));
+        img_progress_at(off, size);
     }
     if (blk_flush(base_blk) < 0) {
         error_report("Could not flush the base image");
@@ -232,8 +231,7 @@ int img_rebase(int argc, char **argv)
     if (quiet) {
         progress = false;
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         return 1;
     }
     if (!out_base) {
@@ -315,7 +313,7 @@ int img_rebase(int argc, char **argv)
                 }
             }
             off += n;
-            img_progress_print(100.0 * off / MAX(size, 1));
+            img_progress_at(off, size);
         }
     }
     int r = bdrv_change_backing_file(bs, *out_base ? out_base : NULL,
@@ -396,8 +394,7 @@ int img_amend(int argc, char **argv)
         error_report("Must specify options (-o)");
         goto out;
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         goto out;
     }
     BlockBackend *blk = img_open(argv[optind], fmt, BDRV_O_RDWR | BDRV_O_NO_BACKING, cache,

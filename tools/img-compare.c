@@ -171,7 +171,7 @@ int img_compare(int argc, char **argv)
             }
         }
         off += n;
-        img_progress_print(100.0 * off / MAX(big, 1));
+        img_progress_at(off, big);
     }
     if (total1 != total2) {
         BlockBackend *blk_over = total1 > total2 ? blk1 : blk2;
@@ -207,7 +207,7 @@ int img_compare(int argc, char **argv)
                 }
             }
             off += n;
-            img_progress_print(100.0 * off / MAX(big, 1));
+            img_progress_at(off, big);
         }
     }
     img_progress_end();
@@ -330,8 +330,7 @@ int img_map(int argc, char **argv)
             return 1;
         }
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         return 1;
     }
     BlockBackend *blk = img_open(argv[optind], fmt, share, NULL, false);

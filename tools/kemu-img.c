@@ -57,6 +57,11 @@ void img_progress_print(double percent)
     fflush(stdout);
 }
 
+void img_progress_at(int64_t done, int64_t total)
+{
+    img_progress_print(100.0 * done / MAX(total, 1));
+}
+
 void img_progress_end(void)
 {
     if (progress_enabled) {
@@ -65,6 +70,15 @@ void img_progress_end(void)
         }
         printf("\n");
     }
+}
+
+bool img_one_filename(int argc)
+{
+    if (optind != argc - 1) {
+        error_report("Expecting one image file name");
+        return false;
+    }
+    return true;
 }
 
 bool img_parse_output(const char *arg, OutputFormat *fmt)
@@ -484,8 +498,7 @@ static int img_info(int argc, char **argv)
             return 1;
         }
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         return 1;
     }
     GPtrArray *seen = g_ptr_array_new_with_free_func(g_free);
@@ -686,8 +699,7 @@ static int img_check(int argc, char **argv)
             return 1;
         }
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         return 1;
     }
     const char *filename = argv[optind];
@@ -896,8 +908,7 @@ static int img_snapshot(int argc, char **argv)
             return 1;
         }
     }
-    if (optind != argc - 1) {
-        error_report("Expecting one image file name");
+    if (!img_one_filename(argc)) {
         return 1;
     }
     bool list = !action || action == 'l';

@@ -17,12 +17,16 @@ typedef enum OutputFormat {
 /* Open an image for a sub-command; on failure print "Could not open ..." and return NULL. */
 BlockBackend *img_open(const char *filename, const char *fmt, int flags, const char *cache,
                        bool quiet);
+/* After getopt: exactly one argument left, else "Expecting one image file name". */
+bool img_one_filename(int argc);
 /* Parse --output=...; prints the qemu-img error on failure. */
 bool img_parse_output(const char *arg, OutputFormat *fmt);
 void img_qprintf(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Progress printing as qemu-img -p: "    (12.34/100%)\r". */
 void img_progress_init(bool enabled);
 void img_progress_print(double percent);
+/* The same for done out of total bytes (an empty total counts as done). */
+void img_progress_at(int64_t done, int64_t total);
 void img_progress_end(void);
 
 /* Create an image, printing "Formatting ..." unless quiet; 0 or 1 (error printed). */
