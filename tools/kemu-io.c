@@ -856,6 +856,19 @@ static int alloc_f(int argc, char **argv)
     return 0;
 }
 
+/* -o of open/reopen: the last one given counts; false after printing a parse error. */
+static bool replace_opts(Opts **opts, const char *arg)
+{
+    Error *err = NULL;
+    opts_free(*opts);
+    *opts = opts_parse(arg, NULL, &err);
+    if (!*opts) {
+        error_report_err(err);
+        return false;
+    }
+    return true;
+}
+
 /* How the open image was opened, for reopen. */
 static struct {
     char *name;
@@ -940,16 +953,11 @@ static int open_f(int argc, char **argv)
                 return -EINVAL;
             }
             break;
-        case 'o': {
-            Error *err = NULL;
-            opts_free(opts);
-            opts = opts_parse(optarg, NULL, &err);
-            if (!opts) {
-                error_report_err(err);
+        case 'o':
+            if (!replace_opts(&opts, optarg)) {
                 return -EINVAL;
             }
             break;
-        }
         default:
             opts_free(opts);
             return -EINVAL;
@@ -997,16 +1005,11 @@ static int reopen_f(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'o': {
-            Error *err = NULL;
-            opts_free(opts);
-            opts = opts_parse(optarg, NULL, &err);
-            if (!opts) {
-                error_report_err(err);
+        case 'o':
+            if (!replace_opts(&opts, optarg)) {
                 goto out;
             }
             break;
-        }
         case 'r':
         case 'w':
             if (ro || rw) {
