@@ -100,6 +100,9 @@ typedef struct ConvertState {
     int64_t rate;
     int64_t rate_sent;
     struct timespec rate_start;
+    /* -C: target host file for copy_file_range (-1: no offload), source fds by node. */
+    int offload_fd;
+    GHashTable *offload_src;
     int nchunks;
     ConvertChunk chunks[CONVERT_MAX_PARALLEL];
     int in_flight;           /* chunks not FREE */
@@ -266,6 +269,70 @@ static void chunk_start_reads(ConvertChunk *c)
     convert_read_cb(&c->pieces[0], 0);
 }
 
+/* Host fd of a protocol node for copy offloading (opened once), or -1. */
+static int offload_src_fd(ConvertState *s, BlockDriverState *file)
+{
+    if (strcmp(bdrv_get_format_name(file), "file") != 0) {
+        return -1;
+    }
+    gpointer fd;
+    if (!g_hash_table_lookup_extended(s->offload_src, file, NULL, &fd)) {
+        fd = GINT_TO_POINTER(open(bdrv_get_filename(file), O_RDONLY));
+        g_hash_table_insert(s->offload_src, file, fd);
+    }
+    return GPOINTER_TO_INT(fd);
+}
+
+/*
+ * -C: copy a one-piece data chunk inside the kernel (copy_file_range) from where
+ * its clusters lie in the source's host file to the raw target file.  False when
+ * some part lies elsewhere (compressed, another protocol) or the kernel refuses:
+ * then the chunk is copied by reading and writing, as qemu-img falls back.
+ */
+static bool convert_offload(ConvertState *s, ConvertChunk *c)
+{
+    ConvertPiece *p = &c->pieces[0];
+    if (s->offload_fd < 0 || c->npieces != 1 || p->src < 0) {
+        return false;
+    }
+    BlockDriverState *bs = blk_bs(s->src[p->src]);
+    struct { int fd; loff_t from; int64_t len; } runs[64];
+    int nruns = 0;
+    for (int64_t o = 0; o < p->len;) {
+        int64_t n, map;
+        BlockDriverState *file = NULL;
+        int st = bdrv_block_status_above(bs, NULL, p->src_off + o, p->len - o, &n, &map, &file,
+                                         NULL);
+        if (st < 0 || !(st & BDRV_BLOCK_OFFSET_VALID) || !file || nruns == G_N_ELEMENTS(runs)) {
+            return false;
+        }
+        int fd = offload_src_fd(s, file);
+        if (fd < 0) {
+            return false;
+        }
+        n = MIN(n, p->len - o);
+        runs[nruns].fd = fd;
+        runs[nruns].from = map;
+        runs[nruns++].len = n;
+        o += n;
+    }
+    loff_t to = c->offset;
+    for (int i = 0; i < nruns; i++) {
+        while (runs[i].len > 0) {
+            ssize_t r = copy_file_range(runs[i].fd, &runs[i].from, s->offload_fd, &to,
+                                        runs[i].len, 0);
+            if (r <= 0) {
+                /* Not supported here (or failed): copy normally from now on. */
+                close(s->offload_fd);
+                s->offload_fd = -1;
+                return false;
+            }
+            runs[i].len -= r;
+        }
+    }
+    return true;
+}
+
 /* Plan and start chunks while slots are free; false when waiting for -r. */
 static int convert_fill(ConvertState *s)
 {
@@ -302,6 +369,9 @@ static int convert_fill(ConvertState *s)
         c->seq = s->next_seq++;
         s->in_flight++;
         if (c->zero) {
+            c->state = CHUNK_READY;
+        } else if (convert_offload(s, c)) {
+            c->wpos = c->bytes;     /* written already: only its turn is left */
             c->state = CHUNK_READY;
         } else {
             if (!c->buf) {
@@ -939,6 +1009,7 @@ int img_convert(int argc, char **argv)
     int ret = 1;
     ConvertState s;
     memset(&s, 0, sizeof(s));
+    s.offload_fd = -1;
     char *target_file = NULL, *target_fmt = NULL;
     int r = convert_parse(argc, argv, &o);
     if (r) {
@@ -1072,6 +1143,13 @@ int img_convert(int argc, char **argv)
     if (o.progress && convert_count_data(&s) < 0) {
         goto out;
     }
+    s.offload_src = g_hash_table_new(NULL, NULL);
+    BlockDriverState *tfile = bdrv_get_file(tbs);
+    if (o.copy_range && !strcmp(bdrv_get_format_name(tbs), "raw") && tfile &&
+        !strcmp(bdrv_get_format_name(tfile), "file") &&
+        blk_getlength(s.target) == bdrv_getlength(tfile)) {
+        s.offload_fd = open(bdrv_get_filename(tfile), O_WRONLY);
+    }
     img_progress_init(o.progress);
     ret = convert_run(&s) < 0 ? 1 : 0;
     if (ret == 0) {
@@ -1086,6 +1164,20 @@ int img_convert(int argc, char **argv)
         img_progress_end();
     }
 out:
+    if (s.offload_src) {
+        GHashTableIter it;
+        gpointer fd;
+        g_hash_table_iter_init(&it, s.offload_src);
+        while (g_hash_table_iter_next(&it, NULL, &fd)) {
+            if (GPOINTER_TO_INT(fd) >= 0) {
+                close(GPOINTER_TO_INT(fd));
+            }
+        }
+        g_hash_table_destroy(s.offload_src);
+    }
+    if (s.offload_fd >= 0) {
+        close(s.offload_fd);
+    }
     if (s.target) {
         blk_unref(s.target);
     }
