@@ -113,10 +113,12 @@ def test_l2_entry_beyond_file_and_unaligned(kemu_img, kemu_io, qemu_img, qemu_io
     assert rc == 1
     assert 'read failed: Input/output error' in out
     assert 'Cluster allocation offset 0x12200 unaligned' in err
-    # kemu-img check reports it instead of following it.
+    # kemu-img check reports it instead of following it, in qemu-img 7.2's words.
     rc, out, err = run(kemu_img, 'check', img)
     assert rc == 2
-    assert 'Cluster is not properly aligned; L2 entry corrupted.' in err
+    assert 'ERROR offset=12200: Data cluster is not properly aligned; L2 entry corrupted.' in err
+    qrc, qout, qerr = run(qemu_img, 'check', img)
+    assert (rc, out, err) == (qrc, qout, qerr)
 
 
 def test_l1_entry_pointing_at_header(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
