@@ -684,7 +684,6 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
             goto fail;
         }
     }
-    s->metadata_preallocation = qcow2_detect_metadata_preallocation(bs);
     bs->request_alignment = 1;
     return 0;
 
@@ -867,6 +866,11 @@ static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t byte
     Qcow2ClusterType type;
     int64_t n = bytes;
     g_mutex_lock(&s->lock);
+    if (!s->metadata_preallocation_checked) {
+        /* Lazily, as QEMU: it reads every refcount, which open and check need not pay for. */
+        s->metadata_preallocation = qcow2_detect_metadata_preallocation(bs);
+        s->metadata_preallocation_checked = true;
+    }
     int ret = qcow2_get_host_offset(bs, offset, &n, &host, &type);
     g_mutex_unlock(&s->lock);
     if (ret < 0) {

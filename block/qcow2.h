@@ -144,8 +144,9 @@ typedef struct BDRVQcow2State {
 
     GArray *unknown_exts;            /* Qcow2UnknownExt, preserved on header rewrite */
     bool corrupt_reported;
-    bool lazy_dirty;
-    bool metadata_preallocation;     /* looks preallocated: holes may hide behind data */                 /* dirty bit set by us (lazy refcounts) */
+    bool lazy_dirty;                 /* dirty bit set by us (lazy refcounts) */
+    bool metadata_preallocation;     /* looks preallocated: holes may hide behind data */
+    bool metadata_preallocation_checked;   /* decided at the first block-status query */
 
     uint8_t *cluster_cache;          /* last decompressed cluster */
     int64_t cluster_cache_offset;    /* its host offset, -1 if none */

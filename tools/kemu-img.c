@@ -573,6 +573,7 @@ static void check_print(const BdrvCheckResult *r, const char *filename, const ch
                         OutputFormat ofmt, bool quiet)
 {
     if (ofmt == OFORMAT_JSON) {
+        /* Keys in the order qemu-img prints them (its dictionary's bucket order). */
         JsonWriter w;
         json_init(&w);
         json_start_object(&w, NULL);
@@ -584,9 +585,15 @@ static void check_print(const BdrvCheckResult *r, const char *filename, const ch
         if (r->corruptions) {
             json_int(&w, "corruptions", r->corruptions);
         }
+        if (r->corruptions_fixed) {
+            json_int(&w, "corruptions-fixed", r->corruptions_fixed);
+        }
         json_int(&w, "check-errors", r->check_errors);
         if (r->leaks) {
             json_int(&w, "leaks", r->leaks);
+        }
+        if (r->leaks_fixed) {
+            json_int(&w, "leaks-fixed", r->leaks_fixed);
         }
         if (r->allocated_clusters) {
             json_uint(&w, "allocated-clusters", r->allocated_clusters);
@@ -595,12 +602,6 @@ static void check_print(const BdrvCheckResult *r, const char *filename, const ch
         json_str(&w, "format", fmt);
         if (r->fragmented_clusters) {
             json_uint(&w, "fragmented-clusters", r->fragmented_clusters);
-        }
-        if (r->leaks_fixed) {
-            json_int(&w, "leaks-fixed", r->leaks_fixed);
-        }
-        if (r->corruptions_fixed) {
-            json_int(&w, "corruptions-fixed", r->corruptions_fixed);
         }
         json_end_object(&w);
         char *s = json_finish(&w);
@@ -735,6 +736,7 @@ static int img_check(int argc, char **argv)
     check_print(&r, filename, bdrv_get_format_name(bs), ofmt, quiet);
     blk_unref(blk);
     if (r.check_errors) {
+        error_report("Check failed");
         return 1;
     }
     if (r.corruptions) {
