@@ -486,10 +486,14 @@ void qcow2_inflight_remove(BDRVQcow2State *s, int64_t start)
 /*
  * Write the data of a new allocation with s->lock dropped (called with it
  * held, returns with it held).  head/tail are the copy-on-write parts around
- * the guest bytes; when both read as zeroes they are not written at all if the
- * host clusters lie beyond the end of the file (never written, so they read as
- * zeroes), and are zeroed with a cheap fallocate otherwise, so a small write
- * into an empty cluster costs the guest bytes, not a whole cluster.
+ * the guest bytes; when both read as zeroes the clusters are zeroed with a
+ * cheap fallocate and only the guest bytes are written, so a small write into
+ * an empty cluster costs the guest bytes, not a whole cluster.  That holds past
+ * the end of the file too, where the fallocate extends the file: a small
+ * O_DIRECT write that extends the file is serialised by the host filesystem
+ * (ext4 takes the inode lock exclusively), so concurrent allocating writes
+ * would run one at a time.  (A whole-cluster write past the end is left as one
+ * extending write: an fallocate before it costs more than it saves.)
  */
 static int qcow2_write_new_clusters(BlockDriverState *bs, int64_t host, int64_t alloc_bytes,
                                     uint8_t *head, int64_t head_len, IOVector *data,
@@ -498,13 +502,11 @@ static int qcow2_write_new_clusters(BlockDriverState *bs, int64_t host, int64_t 
     BDRVQcow2State *s = bs->opaque;
     bool zero_cow = (head || tail) && (!head || buffer_is_zero(head, head_len)) &&
                     (!tail || buffer_is_zero(tail, tail_len));
-    bool beyond_eof = zero_cow && host >= bdrv_getlength(bs->file);
     g_rw_lock_reader_lock(&s->data_lock);
     g_mutex_unlock(&s->lock);
     int ret = -ENOTSUP;
     if (zero_cow) {
-        ret = beyond_eof ? 0 : bdrv_pwrite_zeroes(bs->file, host, alloc_bytes,
-                                                  BDRV_REQ_NO_FALLBACK);
+        ret = bdrv_pwrite_zeroes(bs->file, host, alloc_bytes, BDRV_REQ_NO_FALLBACK);
         if (ret == 0) {
             ret = bdrv_pwritev(bs->file, host + head_len, data->size, data, 0);
         }
