@@ -3,7 +3,9 @@
  * changing the backing file name and format (qcow2 spec "Header extensions",
  * backing format), emptying an overlay, lazy_refcounts, and switching between
  * version 2 and 3 (qcow2 spec "Header": v2 has no feature bits and no zero
- * clusters, so a downgrade first turns zero clusters into real data or holes).
+ * clusters, so a downgrade first turns zero clusters into real data or holes; nor
+ * has it the compression_type field, so a zstd image goes down only while it has
+ * no compressed cluster, and is zlib after that).
  */
 #include "qcow2.h"
 
@@ -126,6 +128,33 @@ static int qcow2_expand_zero_clusters(BlockDriverState *bs, Error **errp)
     return ret;
 }
 
+/* 1 if a cluster of the active L1/L2 tables is compressed, 0 if none, or -errno. */
+static int qcow2_has_compressed_clusters(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t end = qcow2_align_up(bs->total_size, s->cluster_size);
+    int64_t l2_span = s->cluster_size << s->l2_bits;
+    for (int64_t off = 0; off < end;) {
+        uint64_t l1_index = qcow2_l1_index(s, off);
+        if (l1_index >= s->l1_size || !(s->l1_table[l1_index] & L1E_OFFSET_MASK)) {
+            off = qcow2_align_up(off + 1, l2_span);
+            continue;
+        }
+        int64_t n = MIN(end - off, l2_span - (off & (l2_span - 1)));
+        uint64_t host;
+        Qcow2ClusterType type;
+        int ret = qcow2_get_host_offset(bs, off, &n, &host, &type);
+        if (ret < 0) {
+            return ret;
+        }
+        if (type == QCOW2_CLUSTER_COMPRESSED) {
+            return 1;
+        }
+        off += MAX(n, 1);
+    }
+    return 0;
+}
+
 int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -197,6 +226,21 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
         }
         if (ret < 0) {
             goto out;
+        }
+        if (s->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB) {
+            /* As qemu-img: checked after the zero clusters have been expanded. */
+            ret = qcow2_has_compressed_clusters(bs);
+            if (ret < 0) {
+                error_setg(errp, "Failed to check block status");
+                goto out;
+            }
+            if (ret > 0) {
+                error_setg(errp, "Cannot downgrade an image with zstd compression type and "
+                           "existing compressed clusters");
+                ret = -ENOTSUP;
+                goto out;
+            }
+            s->compression_type = QCOW2_COMPRESSION_TYPE_ZLIB;
         }
         s->incompatible_features = 0;
         s->compatible_features = 0;

@@ -2,8 +2,8 @@
  * qcow2 cluster mapping (qcow2 spec "Cluster mapping"): guest offset -> L1 entry
  * -> L2 table -> host cluster; allocating writes with copy-on-write of the
  * untouched part of a cluster from the old cluster or the backing file; zero
- * clusters (v3); compressed clusters (read; writes in qcow2-compress.c); discard;
- * L1 table growth.
+ * clusters (v3); compressed clusters (reading their stored bytes; decompression and
+ * writes in qcow2-compress.c); discard; L1 table growth.
  * Every entry read from the image is validated before use; a bad one marks the
  * image corrupt instead of being followed.
  */
@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <zlib.h>
 
 Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
 {
@@ -158,24 +157,11 @@ int qcow2_decompress_cluster(BlockDriverState *bs, uint64_t l2_entry, uint8_t **
     if (!s->cluster_cache) {
         s->cluster_cache = g_malloc(s->cluster_size);
     }
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    /* Raw deflate with a 4 KiB window, as QEMU writes it. */
-    if (inflateInit2(&z, -12) != Z_OK) {
-        g_free(cbuf);
-        return -ENOMEM;
-    }
-    z.next_in = cbuf;
-    z.avail_in = csize;
-    z.next_out = s->cluster_cache;
-    z.avail_out = s->cluster_size;
-    int zr = inflate(&z, Z_FINISH);
-    bool ok = (zr == Z_STREAM_END || zr == Z_BUF_ERROR || zr == Z_OK) && z.avail_out == 0;
-    inflateEnd(&z);
+    ret = qcow2_decompress_buf(s, s->cluster_cache, s->cluster_size, cbuf, csize);
     g_free(cbuf);
-    if (!ok) {
+    if (ret < 0) {
         s->cluster_cache_offset = -1;
-        return -EIO;
+        return ret;
     }
     s->cluster_cache_offset = coffset;
     *out = s->cluster_cache;

@@ -1,18 +1,45 @@
 /*
- * qcow2 compressed cluster writes (qcow2 spec "Compressed Clusters Descriptor"):
- * one guest cluster is deflated (raw deflate, 4 KiB window, as QEMU writes it),
- * stored at a byte offset inside partly-filled host clusters, and described by
- * an L2 entry holding the host offset and the number of 512-byte sectors it
- * spans.  A cluster that does not shrink is written uncompressed instead.
+ * qcow2 compressed clusters (qcow2 spec "Compressed Clusters Descriptor", and the header's
+ * additional field "compression_type", byte 104, with incompatible feature bit 3):
+ * one guest cluster is compressed with the image's compression type -- zlib (type 0: raw
+ * deflate, 4 KiB window, as QEMU writes it) or zstd (type 1: one zstd frame) -- stored at
+ * a byte offset inside partly-filled host clusters, and described by an L2 entry holding
+ * the host offset and the number of 512-byte sectors it spans.  A cluster that does not
+ * shrink is written uncompressed instead.
+ * Reading: the sector count rounds the stored size up, so the bytes handed to the
+ * decompressor may go on past the end of the compressed data; both decoders stop at the
+ * end of their stream and the result must be exactly one cluster.
  */
 #include "qcow2.h"
 
 #include <errno.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+const char *qcow2_compression_type_name(uint8_t type)
+{
+    switch (type) {
+    case QCOW2_COMPRESSION_TYPE_ZLIB:
+        return "zlib";
+    case QCOW2_COMPRESSION_TYPE_ZSTD:
+        return "zstd";
+    }
+    return "unknown";
+}
+
+void qcow2_compress_cleanup(BDRVQcow2State *s)
+{
+    ZSTD_freeCCtx(s->zstd_cctx);
+    ZSTD_freeDCtx(s->zstd_dctx);
+    s->zstd_cctx = NULL;
+    s->zstd_dctx = NULL;
+}
 
 /* Deflate in into out (at most out_len bytes); returns the size or -ENOSPC. */
-static ssize_t qcow2_deflate(uint8_t *out, size_t out_len, const uint8_t *in, size_t in_len)
+static ssize_t qcow2_zlib_compress(uint8_t *out, size_t out_len, const uint8_t *in,
+                                   size_t in_len)
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
@@ -29,6 +56,115 @@ static ssize_t qcow2_deflate(uint8_t *out, size_t out_len, const uint8_t *in, si
     return ret == Z_STREAM_END ? n : -ENOSPC;
 }
 
+/* Inflate in into exactly out_len bytes of out. */
+static int qcow2_zlib_decompress(uint8_t *out, size_t out_len, const uint8_t *in,
+                                 size_t in_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    /* Raw deflate with a 4 KiB window, as QEMU writes it. */
+    if (inflateInit2(&z, -12) != Z_OK) {
+        return -ENOMEM;
+    }
+    z.next_in = (uint8_t *)in;
+    z.avail_in = in_len;
+    z.next_out = out;
+    z.avail_out = out_len;
+    int zr = inflate(&z, Z_FINISH);
+    bool ok = (zr == Z_STREAM_END || zr == Z_BUF_ERROR || zr == Z_OK) && z.avail_out == 0;
+    inflateEnd(&z);
+    return ok ? 0 : -EIO;
+}
+
+/* One zstd frame (default level, content size recorded) of in into out. */
+static ssize_t qcow2_zstd_compress(BDRVQcow2State *s, uint8_t *out, size_t out_len,
+                                   const uint8_t *in, size_t in_len)
+{
+    if (!s->zstd_cctx) {
+        s->zstd_cctx = ZSTD_createCCtx();
+        if (!s->zstd_cctx) {
+            return -ENOMEM;
+        }
+    }
+    size_t r = ZSTD_compressCCtx(s->zstd_cctx, out, out_len, in, in_len, ZSTD_CLEVEL_DEFAULT);
+    if (!ZSTD_isError(r)) {
+        return (ssize_t)r;
+    }
+    switch (ZSTD_getErrorCode(r)) {
+    case ZSTD_error_dstSize_tooSmall:
+        return -ENOSPC;
+    case ZSTD_error_memory_allocation:
+        return -ENOMEM;
+    default:
+        return -EIO;
+    }
+}
+
+/*
+ * Decode the zstd frame at the start of in, which must yield exactly out_len bytes.
+ * Streaming, because only an upper bound of the frame's size is known: the decoder
+ * stops at the end of the frame and whatever follows it in `in` is left unread.
+ * The loop ends because every round either consumes input or produces output (both
+ * bounded), or gives up.
+ */
+static int qcow2_zstd_decompress(BDRVQcow2State *s, uint8_t *out, size_t out_len,
+                                 const uint8_t *in, size_t in_len)
+{
+    if (!s->zstd_dctx) {
+        s->zstd_dctx = ZSTD_createDCtx();
+        if (!s->zstd_dctx) {
+            return -ENOMEM;
+        }
+    }
+    ZSTD_DCtx *d = s->zstd_dctx;
+    /* A previous failure may have left a half-decoded frame behind. */
+    if (ZSTD_isError(ZSTD_DCtx_reset(d, ZSTD_reset_session_only))) {
+        return -EIO;
+    }
+    ZSTD_inBuffer ib = { .src = in, .size = in_len, .pos = 0 };
+    ZSTD_outBuffer ob = { .dst = out, .size = out_len, .pos = 0 };
+    for (;;) {
+        size_t in_before = ib.pos;
+        size_t out_before = ob.pos;
+        size_t r = ZSTD_decompressStream(d, &ob, &ib);
+        if (ZSTD_isError(r)) {
+            return -EIO;
+        }
+        if (r == 0) {
+            /* The frame is complete and flushed: it must have filled the cluster. */
+            return ob.pos == ob.size ? 0 : -EIO;
+        }
+        if (ib.pos == in_before && ob.pos == out_before) {
+            /* Input used up before the frame ends, or the frame is larger than out. */
+            return -EIO;
+        }
+    }
+}
+
+ssize_t qcow2_compress_buf(BDRVQcow2State *s, uint8_t *out, size_t out_len, const uint8_t *in,
+                           size_t in_len)
+{
+    switch (s->compression_type) {
+    case QCOW2_COMPRESSION_TYPE_ZLIB:
+        return qcow2_zlib_compress(out, out_len, in, in_len);
+    case QCOW2_COMPRESSION_TYPE_ZSTD:
+        return qcow2_zstd_compress(s, out, out_len, in, in_len);
+    }
+    return -ENOTSUP;
+}
+
+int qcow2_decompress_buf(BDRVQcow2State *s, uint8_t *out, size_t out_len, const uint8_t *in,
+                         size_t in_len)
+{
+    switch (s->compression_type) {
+    case QCOW2_COMPRESSION_TYPE_ZLIB:
+        return qcow2_zlib_decompress(out, out_len, in, in_len);
+    case QCOW2_COMPRESSION_TYPE_ZSTD:
+        return qcow2_zstd_decompress(s, out, out_len, in, in_len);
+    }
+    return -EIO;
+}
+
 /* Write one whole guest cluster compressed; offset is cluster aligned.  `bytes` may be
  * shorter than a cluster only for the last cluster of the disk (zero padded). */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov)
@@ -41,8 +177,12 @@ int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, 
     uint8_t *in = g_malloc0(s->cluster_size);
     uint8_t *out = g_malloc(s->cluster_size);
     iovec_to_buf(qiov, 0, in, bytes);
-    ssize_t clen = qcow2_deflate(out, s->cluster_size - 1, in, s->cluster_size);
+    ssize_t clen = qcow2_compress_buf(s, out, s->cluster_size - 1, in, s->cluster_size);
     int ret;
+    if (clen < 0 && clen != -ENOSPC) {
+        ret = (int)clen;
+        goto out;
+    }
     if (clen < 0) {
         /* Incompressible: store it as a normal cluster. */
         IOVector q;

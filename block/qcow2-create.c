@@ -54,6 +54,7 @@ typedef struct Qcow2CreateParams {
     int cluster_bits;
     int refcount_order;
     bool lazy_refcounts;
+    uint8_t compression_type;
     PreallocMode prealloc;
     const char *backing_file;
     const char *backing_fmt;
@@ -131,12 +132,12 @@ static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **err
     }
     p->prealloc = mode;
     const char *ct = opts_get(opts, "compression_type");
-    if (ct && strcmp(ct, "zlib") != 0) {
-        if (!strcmp(ct, "zstd")) {
-            error_setg(errp, "Compression type 'zstd' is not supported by this build");
-        } else {
-            error_setg(errp, "Parameter 'compression-type' does not accept value '%s'", ct);
-        }
+    if (!ct || !strcmp(ct, "zlib")) {
+        p->compression_type = QCOW2_COMPRESSION_TYPE_ZLIB;
+    } else if (!strcmp(ct, "zstd")) {
+        p->compression_type = QCOW2_COMPRESSION_TYPE_ZSTD;
+    } else {
+        error_setg(errp, "Parameter 'compression-type' does not accept value '%s'", ct);
         return -EINVAL;
     }
     if (opts_get_bool(opts, "extended_l2", false, &err) || err) {
@@ -151,10 +152,6 @@ static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **err
         error_setg(errp, "External data files are not supported");
         return -ENOTSUP;
     }
-    if (opts_get_bool(opts, "encryption", false, NULL) || opts_has(opts, "encrypt.format")) {
-        error_setg(errp, "Encrypted images are not supported");
-        return -ENOTSUP;
-    }
     p->backing_file = opts_get(opts, "backing_file");
     p->backing_fmt = opts_get(opts, "backing_fmt");
     if (p->backing_fmt && !p->backing_file) {
@@ -165,6 +162,15 @@ static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **err
         error_setg(errp, "Backing file and preallocation can only be used at the same time if "
                    "extended_l2 is on");
         return -EINVAL;
+    }
+    if (p->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB && p->version < 3) {
+        error_setg(errp, "Non-zlib compression type is only supported with compatibility level "
+                   "1.1 and above (use version=v3 or greater)");
+        return -EINVAL;
+    }
+    if (opts_get_bool(opts, "encryption", false, NULL) || opts_has(opts, "encrypt.format")) {
+        error_setg(errp, "Encrypted images are not supported");
+        return -ENOTSUP;
     }
     if (p->backing_file && strlen(p->backing_file) > QCOW2_MAX_BACKING_NAME) {
         error_setg(errp, "Backing file name too long");
@@ -197,9 +203,14 @@ static int qcow2_write_empty_image(const char *filename, const Qcow2CreateParams
     put_be64(buf + 48, cs);                 /* refcount table at cluster 1 */
     put_be32(buf + 56, 1);
     if (p->version >= 3) {
+        if (p->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB) {
+            put_be64(buf + 72, QCOW2_INCOMPAT_COMPRESSION);
+        }
         put_be64(buf + 80, p->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
         put_be32(buf + 96, p->refcount_order);
+        /* compression_type (byte 104) plus padding to a multiple of 8 */
         put_be32(buf + 100, QCOW2_DEFAULT_HEADER_LENGTH);
+        buf[104] = p->compression_type;
     }
     put_be64(buf + cs, 2 * cs);             /* refcount block at cluster 2 */
     BDRVQcow2State tmp = { .refcount_order = p->refcount_order };

@@ -420,6 +420,29 @@ static void qcow2_free_state(BDRVQcow2State *s)
     }
     g_free(s->cluster_cache);
     s->cluster_cache = NULL;
+    qcow2_compress_cleanup(s);
+}
+
+/* "Header": compression_type (byte 104) against incompatible feature bit 3, as qemu-img. */
+static int qcow2_check_compression_type(BDRVQcow2State *s, Error **errp)
+{
+    bool bit = s->incompatible_features & QCOW2_INCOMPAT_COMPRESSION;
+    switch (s->compression_type) {
+    case QCOW2_COMPRESSION_TYPE_ZLIB:
+        if (bit) {
+            error_setg(errp, "qcow2: Compression type incompatible feature bit must not be set");
+            return -EINVAL;
+        }
+        return 0;
+    case QCOW2_COMPRESSION_TYPE_ZSTD:
+        if (!bit) {
+            error_setg(errp, "qcow2: Compression type incompatible feature bit must be set");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    error_setg(errp, "qcow2: unknown compression type: %u", s->compression_type);
+    return -ENOTSUP;
 }
 
 static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **errp)
@@ -482,8 +505,12 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
             error_setg(errp, "qcow2 header exceeds cluster size");
             return -EINVAL;
         }
-        if (s->header_length > QCOW2_V3_HEADER_SIZE) {
-            s->compression_type = hdr[104];
+        /* "Additional fields": compression_type is present only when the header covers it. */
+        s->compression_type = s->header_length > QCOW2_V3_HEADER_SIZE
+                              ? hdr[104] : QCOW2_COMPRESSION_TYPE_ZLIB;
+        ret = qcow2_check_compression_type(s, errp);
+        if (ret < 0) {
+            return ret;
         }
     }
     if (s->refcount_order < 0 || s->refcount_order > 6) {
@@ -522,11 +549,6 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     uint64_t unsupported = s->incompatible_features & ~QCOW2_INCOMPAT_KNOWN;
     if (unsupported) {
         qcow2_report_unsupported(feature_table, feature_table_len, unsupported, errp);
-        ret = -ENOTSUP;
-        goto fail;
-    }
-    if (s->compression_type != 0) {
-        error_setg(errp, "Unsupported compression type '%u'", s->compression_type);
         ret = -ENOTSUP;
         goto fail;
     }
@@ -911,7 +933,7 @@ static int qcow2_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     bdi->refcount_bits = s->refcount_bits;
     bdi->corrupt = s->incompatible_features & QCOW2_INCOMPAT_CORRUPT;
     bdi->extended_l2 = s->incompatible_features & QCOW2_INCOMPAT_EXTL2;
-    bdi->compression_type = "zlib";
+    bdi->compression_type = qcow2_compression_type_name(s->compression_type);
     return 0;
 }
 

@@ -40,10 +40,15 @@
 #define QCOW2_INCOMPAT_DATA_FILE    (1ULL << 2)
 #define QCOW2_INCOMPAT_COMPRESSION  (1ULL << 3)
 #define QCOW2_INCOMPAT_EXTL2        (1ULL << 4)
-#define QCOW2_INCOMPAT_KNOWN        (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT)
+#define QCOW2_INCOMPAT_KNOWN        (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | \
+                                     QCOW2_INCOMPAT_COMPRESSION)
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
 #define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
 #define QCOW2_AUTOCLEAR_DATA_FILE_RAW (1ULL << 1)
+
+/* "Additional fields", byte 104: compression_type */
+#define QCOW2_COMPRESSION_TYPE_ZLIB 0
+#define QCOW2_COMPRESSION_TYPE_ZSTD 1
 
 /* "Header extensions" */
 #define QCOW2_EXT_END              0x00000000u
@@ -150,6 +155,8 @@ typedef struct BDRVQcow2State {
 
     uint8_t *cluster_cache;          /* last decompressed cluster */
     int64_t cluster_cache_offset;    /* its host offset, -1 if none */
+    void *zstd_cctx;                 /* ZSTD_CCtx, made at the first compressed write */
+    void *zstd_dctx;                 /* ZSTD_DCtx, made at the first compressed read */
 } BDRVQcow2State;
 
 /* qcow2.c */
@@ -223,6 +230,19 @@ void qcow2_aio_unmap(BlockDriverState *bs, void *token, int ret, BlockCompletion
 
 /* qcow2-compress.c */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);
+/* Compress in (in_len bytes) into out with the image's compression type; returns the
+ * compressed size, or -ENOSPC when it does not fit in out_len bytes. */
+ssize_t qcow2_compress_buf(BDRVQcow2State *s, uint8_t *out, size_t out_len, const uint8_t *in,
+                           size_t in_len);
+/* Decompress the stored bytes of one compressed cluster (in_len may exceed the compressed
+ * data: the rest is ignored) into exactly out_len bytes; -EIO unless the data is well
+ * formed and yields exactly out_len bytes. */
+int qcow2_decompress_buf(BDRVQcow2State *s, uint8_t *out, size_t out_len, const uint8_t *in,
+                         size_t in_len);
+/* Free the compression contexts of s. */
+void qcow2_compress_cleanup(BDRVQcow2State *s);
+/* Name of a compression type, as qemu-img info prints it. */
+const char *qcow2_compression_type_name(uint8_t type);
 int qcow2_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov);
 /* unlocked_io: drop s->lock around reads of data clusters (top-level requests only). */
 int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,

@@ -5,7 +5,7 @@
 set -e
 
 BUILD_PKGS="gcc make meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev zlib1g-dev
-libaio-dev liburing-dev libcap-ng-dev"
+libzstd-dev libaio-dev liburing-dev libcap-ng-dev"
 TEST_PKGS="python3 python3-pytest qemu-system-x86 qemu-utils busybox-static cpio socat
 acpica-tools strace"
 

@@ -1114,7 +1114,11 @@ int img_convert(int argc, char **argv)
             error_report("Backing file not supported for file format '%s'", o.out_fmt);
             goto out;
         }
-        if (img_do_create(o.out_fmt, out_filename, o.opts, true)) {
+        /* qemu-img: "<target>: error while converting <fmt>: <why>" */
+        char *ctx = g_strdup_printf("error while converting %s", o.out_fmt);
+        int cr = img_do_create_ctx(o.out_fmt, out_filename, o.opts, true, ctx);
+        g_free(ctx);
+        if (cr) {
             goto out;
         }
     }

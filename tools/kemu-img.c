@@ -155,6 +155,12 @@ bool img_add_opts(Opts **opts, const char *str, bool *help)
 /* Create an image, printing "Formatting ..." unless quiet.  Shared with convert. */
 int img_do_create(const char *fmt, const char *filename, Opts *opts, bool quiet)
 {
+    return img_do_create_ctx(fmt, filename, opts, quiet, NULL);
+}
+
+int img_do_create_ctx(const char *fmt, const char *filename, Opts *opts, bool quiet,
+                      const char *context)
+{
     Error *err = NULL;
     char *summary = NULL;
     int ret = bdrv_create(fmt, filename, opts, &summary, &err);
@@ -164,7 +170,11 @@ int img_do_create(const char *fmt, const char *filename, Opts *opts, bool quiet)
         g_free(summary);
     }
     if (ret < 0) {
-        error_prepend(&err, "%s: ", filename);
+        if (context) {
+            error_prepend(&err, "%s: %s: ", filename, context);
+        } else {
+            error_prepend(&err, "%s: ", filename);
+        }
         error_report_err(err);
         return 1;
     }

@@ -31,6 +31,9 @@ void img_progress_end(void);
 
 /* Create an image, printing "Formatting ..." unless quiet; 0 or 1 (error printed). */
 int img_do_create(const char *fmt, const char *filename, Opts *opts, bool quiet);
+/* The same with the error as "<filename>: <context>: <message>" (context may be NULL). */
+int img_do_create_ctx(const char *fmt, const char *filename, Opts *opts, bool quiet,
+                      const char *context);
 /* Merge "-o a=b,c=d" into *opts (created on demand); "help" sets *help. */
 bool img_add_opts(Opts **opts, const char *str, bool *help);
 /* "<what> You may use k, M, G, T, P or E suffixes for" and its second line. */

@@ -84,6 +84,14 @@ static uint8_t *make_seed(const char *optstr, size_t *size)
     bdrv_pwrite(bs, 0, sizeof(data), data, 0);
     bdrv_pwrite(bs, 3 * 65536 + 100, 3000, data, 0);
     bdrv_pwrite(bs, 200000, 1000, data, BDRV_REQ_WRITE_COMPRESSED);
+    /* Whole compressed clusters (zlib or zstd, as the image says). */
+    BlockDriverInfo bdi;
+    g_assert(bdrv_get_info(bs, &bdi) == 0);
+    int64_t ccs = MIN(bdi.cluster_size, (int64_t)sizeof(data));
+    for (int64_t off = 5 * 65536; ccs == bdi.cluster_size && off < 5 * 65536 + 2 * ccs;
+         off += ccs) {
+        bdrv_pwrite(bs, off, ccs, data, BDRV_REQ_WRITE_COMPRESSED);
+    }
     bdrv_pwrite_zeroes(bs, 131072, 65536, 0);
     bdrv_snapshot_create(bs, "s", NULL);
     bdrv_pwrite(bs, 4096, 4096, data, 0);
@@ -112,6 +120,7 @@ int main(int argc, char **argv)
         static const char *const seeds[] = {
             "size=1M,cluster_size=512", "size=4M,cluster_size=4096,refcount_bits=1",
             "size=1M,compat=0.10", "size=2M,refcount_bits=64,cluster_size=8192",
+            "size=1M,cluster_size=4096,compression_type=zstd",
         };
         GRand *rnd = g_rand_new_with_seed(20261122);
         for (size_t s = 0; s < G_N_ELEMENTS(seeds); s++) {

@@ -2,7 +2,8 @@
  * Unit tests of the block layer's metadata code: refcount entry packing for every
  * refcount width, cluster allocation and freeing, refcount table growth, L2 cache
  * eviction, copy-on-write from a backing file, zero clusters, the snapshot table
- * parser, header validation, and async completion in the caller's main context.
+ * parser, header validation, zstd cluster compression (well-formed and malformed frames),
+ * and async completion in the caller's main context.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+
+#include <zstd.h>
 
 #include "block/block-backend.h"
 #include "block/qcow2.h"
@@ -388,6 +391,190 @@ static void test_bad_headers(void)
     g_free(path);
 }
 
+/* Text-like data that compresses well. */
+static void fill_text(uint8_t *buf, size_t len, guint32 seed)
+{
+    static const char *const words[] = { "alpha ", "beta ", "gamma ", "qcow2 ", "zstd\n" };
+    GRand *r = g_rand_new_with_seed(seed);
+    size_t pos = 0;
+    while (pos < len) {
+        const char *w = words[g_rand_int_range(r, 0, G_N_ELEMENTS(words))];
+        size_t n = MIN(strlen(w), len - pos);
+        memcpy(buf + pos, w, n);
+        pos += n;
+    }
+    g_rand_free(r);
+}
+
+/* Frame of `len` bytes of text, compressed with the given zstd parameters. */
+static size_t zstd_frame(uint8_t *out, size_t out_len, const uint8_t *in, size_t len,
+                         bool content_size, bool checksum)
+{
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    g_assert_nonnull(c);
+    g_assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, content_size)));
+    g_assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum)));
+    size_t n = ZSTD_compress2(c, out, out_len, in, len);
+    g_assert_false(ZSTD_isError(n));
+    ZSTD_freeCCtx(c);
+    return n;
+}
+
+#define ZSTD_TEST_CLUSTER 65536
+#define ZSTD_GUARD 4096
+
+/* Decompress into a cluster followed by a guard area that must stay untouched. */
+static int zstd_decompress_guarded(BDRVQcow2State *s, const uint8_t *in, size_t in_len,
+                                   uint8_t *out)
+{
+    memset(out, 0xa5, ZSTD_TEST_CLUSTER + ZSTD_GUARD);
+    int ret = qcow2_decompress_buf(s, out, ZSTD_TEST_CLUSTER, in, in_len);
+    for (size_t i = ZSTD_TEST_CLUSTER; i < ZSTD_TEST_CLUSTER + ZSTD_GUARD; i++) {
+        g_assert_cmpint(out[i], ==, 0xa5);
+    }
+    return ret;
+}
+
+static void test_zstd_buffers(void)
+{
+    BDRVQcow2State s = { .compression_type = QCOW2_COMPRESSION_TYPE_ZSTD };
+    const size_t cs = ZSTD_TEST_CLUSTER;
+    uint8_t *data = g_malloc(cs + 1);
+    uint8_t *frame = g_malloc(2 * cs);
+    uint8_t *out = g_malloc(cs + ZSTD_GUARD);
+    fill_text(data, cs + 1, 7);
+
+    /* Our own frame, followed by the rest of its last 512-byte sector (garbage). */
+    ssize_t n = qcow2_compress_buf(&s, frame, cs - 1, data, cs);
+    g_assert_cmpint(n, >, 0);
+    g_assert_cmpint(n, <, (ssize_t)cs / 4);
+    size_t padded = (size_t)(n + 511) & ~(size_t)511;
+    memset(frame + n, 0xee, padded + 512 - n);
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, padded + 512, out), ==, 0);
+    g_assert_cmpmem(out, cs, data, cs);
+    /* Exactly the frame, no trailing byte. */
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, n, out), ==, 0);
+    g_assert_cmpmem(out, cs, data, cs);
+    /* Every truncation fails, and the context recovers for the next cluster. */
+    for (ssize_t cut = 0; cut < n; cut += (cut < 32 ? 1 : 97)) {
+        g_assert_cmpint(zstd_decompress_guarded(&s, frame, cut, out), ==, -EIO);
+    }
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, n, out), ==, 0);
+    g_assert_cmpmem(out, cs, data, cs);
+    /* Flipped bytes inside the frame: an error (or, by chance, other data), never more. */
+    for (ssize_t pos = 0; pos < n; pos += 13) {
+        uint8_t *bad = g_malloc(n);
+        memcpy(bad, frame, n);
+        bad[pos] ^= 0xff;
+        int ret = zstd_decompress_guarded(&s, bad, n, out);
+        g_assert_true(ret == 0 || ret == -EIO);
+        g_free(bad);
+    }
+
+    /* Frames without the content size, and with a checksum, are fine too. */
+    size_t m = zstd_frame(frame, 2 * cs, data, cs, false, true);
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, m, out), ==, 0);
+    g_assert_cmpmem(out, cs, data, cs);
+    frame[m - 1] ^= 1;                                  /* checksum mismatch */
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, m, out), ==, -EIO);
+
+    /* Frames of one byte more or less than a cluster, with or without content size. */
+    for (int cflag = 0; cflag <= 1; cflag++) {
+        m = zstd_frame(frame, 2 * cs, data, cs + 1, cflag, false);
+        g_assert_cmpint(zstd_decompress_guarded(&s, frame, m, out), ==, -EIO);
+        m = zstd_frame(frame, 2 * cs, data, cs - 1, cflag, false);
+        memset(frame + m, 0, 512);
+        g_assert_cmpint(zstd_decompress_guarded(&s, frame, m + 512, out), ==, -EIO);
+    }
+    /* A short frame followed by a frame with the rest: only the first one counts. */
+    m = zstd_frame(frame, 2 * cs, data, cs / 2, true, false);
+    m += zstd_frame(frame + m, 2 * cs - m, data + cs / 2, cs / 2, true, false);
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, m, out), ==, -EIO);
+    /* Not zstd at all, and nothing. */
+    memset(frame, 0, 4096);
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, 4096, out), ==, -EIO);
+    g_assert_cmpint(zstd_decompress_guarded(&s, frame, 0, out), ==, -EIO);
+
+    /* Incompressible data does not fit in a cluster less one byte. */
+    GRand *r = g_rand_new_with_seed(3);
+    for (size_t i = 0; i < cs; i++) {
+        data[i] = g_rand_int(r);
+    }
+    g_rand_free(r);
+    g_assert_cmpint(qcow2_compress_buf(&s, frame, cs - 1, data, cs), ==, -ENOSPC);
+    qcow2_compress_cleanup(&s);
+    g_free(data);
+    g_free(frame);
+    g_free(out);
+}
+
+static void test_zstd_image(void)
+{
+    char *path = tmp_path("zstd.qcow2");
+    create_qcow2(path, "size=1M,compression_type=zstd");
+    uint8_t hdr[112];
+    int fd = open(path, O_RDONLY);
+    g_assert_cmpint(pread(fd, hdr, sizeof(hdr), 0), ==, (ssize_t)sizeof(hdr));
+    close(fd);
+    g_assert_cmpint(hdr[79], ==, QCOW2_INCOMPAT_COMPRESSION);     /* incompatible bit 3 */
+    g_assert_cmpint(hdr[103], ==, 112);                           /* header_length */
+    g_assert_cmpint(hdr[104], ==, QCOW2_COMPRESSION_TYPE_ZSTD);
+
+    BlockDriverState *bs = open_rw(path, NULL);
+    uint8_t *buf = g_malloc(65536);
+    fill_text(buf, 65536, 11);
+    g_assert_cmpint(bdrv_pwrite(bs, 65536, 65536, buf, BDRV_REQ_WRITE_COMPRESSED), ==, 0);
+    memset(buf, 0x3c, 65536);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, 65536, buf, BDRV_REQ_WRITE_COMPRESSED), ==, 0);
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l2 = s->l1_table[0] & L1E_OFFSET_MASK;
+    assert_clean(bs);
+    bdrv_unref(bs);
+
+    bs = open_rw(path, NULL);
+    check_pattern(bs, 0, 65536, 0x3c);
+    uint8_t *want = g_malloc(65536);
+    fill_text(want, 65536, 11);
+    g_assert_cmpint(bdrv_pread(bs, 65536, 65536, buf, 0), ==, 0);
+    g_assert_cmpmem(buf, 65536, want, 65536);
+    bdrv_unref(bs);
+
+    /* Corrupt the second cluster's frame: reads fail with -EIO, the first one still reads. */
+    uint8_t e[8];
+    fd = open(path, O_RDONLY);
+    g_assert_cmpint(pread(fd, e, 8, l2 + 8), ==, 8);
+    close(fd);
+    uint64_t entry;
+    memcpy(&entry, e, 8);
+    entry = GUINT64_FROM_BE(entry);
+    g_assert_true(entry & QCOW_OFLAG_COMPRESSED);
+    uint64_t coffset = entry & ((1ULL << (62 - 8)) - 1);
+    memset(want, 0x77, 64);
+    patch_file(path, coffset + 8, want, 64);
+    bs = open_rw(path, NULL);
+    g_assert_cmpint(bdrv_pread(bs, 65536, 512, buf, 0), ==, -EIO);
+    check_pattern(bs, 0, 65536, 0x3c);
+    bdrv_unref(bs);
+    g_free(buf);
+    g_free(want);
+
+    /* compression_type against incompatible bit 3. */
+    uint8_t b[8];
+    create_qcow2(path, "size=1M,compression_type=zstd");
+    b[0] = 2;
+    patch_file(path, 104, b, 1);
+    expect_open_error(path, "qcow2: unknown compression type: 2");
+    create_qcow2(path, "size=1M");
+    b[0] = 1;
+    patch_file(path, 104, b, 1);
+    expect_open_error(path, "qcow2: Compression type incompatible feature bit must be set");
+    create_qcow2(path, "size=1M,compression_type=zstd");
+    put_be32(b, 104);                                /* header without compression_type */
+    patch_file(path, 100, b, 4);
+    expect_open_error(path, "qcow2: Compression type incompatible feature bit must not be set");
+    g_free(path);
+}
+
 static void test_corrupt_l2_entry(void)
 {
     char *path = tmp_path("corrupt.qcow2");
@@ -573,6 +760,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/snapshot-table", test_snapshot_table);
     g_test_add_func("/qcow2/bad-headers", test_bad_headers);
     g_test_add_func("/qcow2/corrupt-l2-entry", test_corrupt_l2_entry);
+    g_test_add_func("/qcow2/zstd-buffers", test_zstd_buffers);
+    g_test_add_func("/qcow2/zstd-image", test_zstd_image);
     g_test_add_func("/block/async-completion", test_async_completion);
     g_test_add_func("/qcow2/concurrent-requests", test_concurrent_requests);
     int ret = g_test_run();
