@@ -13,7 +13,9 @@
  *    new clusters beyond the end of the file do without being written.
  * Anything else (metadata not cached, compressed or allocated-zero clusters,
  * copy-on-write from a backing file, the metadata lock busy) reports false and
- * takes the worker pool.  Mapping only tries the metadata lock.  So does
+ * takes the worker pool, and so does every request of an image with an external
+ * data file (qcow2 spec, incompatible bit 2): the kernel request would go to
+ * bs->file, not to the data file.  Mapping only tries the metadata lock.  So does
  * linking a finished allocation; when that cannot be done at once (lock busy,
  * L2 table evicted, write failed) it moves to a worker, because this thread
  * must never wait for the lock: a worker holding it may be waiting for this
@@ -187,7 +189,7 @@ bool qcow2_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, int64_t 
     int l2_index = qcow2_l2_index(s, offset);
     int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
     int64_t nclusters = qcow2_size_to_clusters(s, in_cluster + bytes);
-    const void *table = cached_l2(s, offset, is_write);
+    const void *table = qcow2_has_data_file(s) ? NULL : cached_l2(s, offset, is_write);
     if (!table || nclusters > s->l2_size - l2_index ||
         (is_write && (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT))) {
         goto out;

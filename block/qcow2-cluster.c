@@ -21,7 +21,14 @@ Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
         return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_ZERO_ALLOC
                                               : QCOW2_CLUSTER_ZERO_PLAIN;
     }
-    return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_NORMAL : QCOW2_CLUSTER_UNALLOCATED;
+    if (l2_entry & L2E_OFFSET_MASK) {
+        return QCOW2_CLUSTER_NORMAL;
+    }
+    /* "Standard Cluster Descriptor": with an external data file, offset 0 is guest
+     * cluster 0, told from an unallocated cluster by the COPIED flag (every data
+     * cluster there has an implicit refcount of 1). */
+    return (l2_entry & QCOW_OFLAG_COPIED) && qcow2_has_data_file(s) ? QCOW2_CLUSTER_NORMAL
+                                                                    : QCOW2_CLUSTER_UNALLOCATED;
 }
 
 /* Validate an L2 entry of a standard cluster. */
@@ -29,6 +36,12 @@ static int qcow2_check_l2_entry(BlockDriverState *bs, uint64_t l2_entry, int64_t
 {
     BDRVQcow2State *s = bs->opaque;
     Qcow2ClusterType t = qcow2_get_cluster_type(s, l2_entry);
+    if (t == QCOW2_CLUSTER_COMPRESSED && qcow2_has_data_file(s)) {
+        /* Incompatible bit 2: an external data file excludes compressed clusters. */
+        return qcow2_signal_corruption(bs, "Compressed cluster entry found in image with "
+                                       "external data file (guest offset: %#" PRIx64 ")",
+                                       guest_offset);
+    }
     if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
         uint64_t host = l2_entry & L2E_OFFSET_MASK;
         if (host & (s->cluster_size - 1)) {
@@ -180,8 +193,8 @@ static int qcow2_unlocked_data_io(BlockDriverState *bs, bool write, int64_t host
     BDRVQcow2State *s = bs->opaque;
     g_rw_lock_reader_lock(&s->data_lock);
     g_mutex_unlock(&s->lock);
-    int ret = write ? bdrv_pwritev(bs->file, host, n, qiov, 0)
-                    : bdrv_preadv(bs->file, host, n, qiov, 0);
+    int ret = write ? bdrv_pwritev(s->data_file, host, n, qiov, 0)
+                    : bdrv_preadv(s->data_file, host, n, qiov, 0);
     g_rw_lock_reader_unlock(&s->data_lock);
     g_mutex_lock(&s->lock);
     return ret;
@@ -250,7 +263,7 @@ int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, I
             iovec_init(&sub, qiov->niov);
             iovec_concat(&sub, qiov, done, n);
             ret = unlocked_io ? qcow2_unlocked_data_io(bs, false, host, n, &sub)
-                              : bdrv_preadv(bs->file, host, n, &sub, 0);
+                              : bdrv_preadv(s->data_file, host, n, &sub, 0);
             iovec_destroy(&sub);
             if (ret < 0) {
                 return ret;
@@ -492,9 +505,9 @@ static int qcow2_write_new_clusters(BlockDriverState *bs, int64_t host, int64_t 
     g_mutex_unlock(&s->lock);
     int ret = -ENOTSUP;
     if (zero_cow) {
-        ret = bdrv_pwrite_zeroes(bs->file, host, alloc_bytes, BDRV_REQ_NO_FALLBACK);
+        ret = bdrv_pwrite_zeroes(s->data_file, host, alloc_bytes, BDRV_REQ_NO_FALLBACK);
         if (ret == 0) {
-            ret = bdrv_pwritev(bs->file, host + head_len, data->size, data, 0);
+            ret = bdrv_pwritev(s->data_file, host + head_len, data->size, data, 0);
         }
     }
     if (ret == -ENOTSUP) {
@@ -507,7 +520,7 @@ static int qcow2_write_new_clusters(BlockDriverState *bs, int64_t host, int64_t 
         if (tail) {
             iovec_add(&w, tail, tail_len);
         }
-        ret = bdrv_pwritev(bs->file, host, alloc_bytes, &w, 0);
+        ret = bdrv_pwritev(s->data_file, host, alloc_bytes, &w, 0);
         iovec_destroy(&w);
     }
     g_rw_lock_reader_unlock(&s->data_lock);
@@ -583,7 +596,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
             n = MIN(bytes, n + s->cluster_size);
         }
         qcow2_cache_put(s->l2_cache, &table);
-        ret = qcow2_check_overlap(bs, host + in_cluster, n, true);
+        ret = qcow2_has_data_file(s) ? 0 : qcow2_check_overlap(bs, host + in_cluster, n, true);
         if (ret < 0) {
             return ret;
         }
@@ -613,11 +626,14 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     int64_t tail_start = in_cluster + n;                            /* relative */
     int64_t alloc_bytes = qcow2_align_up(tail_start, s->cluster_size);
 
-    int64_t host = qcow2_alloc_clusters(bs, alloc_bytes);
+    /* With an external data file the data cluster of a guest cluster is fixed: it
+     * is at the same offset in the data file and has no refcount. */
+    bool data_file = qcow2_has_data_file(s);
+    int64_t host = data_file ? cluster_start : qcow2_alloc_clusters(bs, alloc_bytes);
     if (host < 0) {
         return host;
     }
-    ret = qcow2_check_overlap(bs, host, alloc_bytes, true);
+    ret = data_file ? 0 : qcow2_check_overlap(bs, host, alloc_bytes, true);
     if (ret < 0) {
         return ret;
     }
@@ -653,7 +669,7 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     if (ret == 0) {
         ret = qcow2_link_clusters(bs, cluster_start, host, alloc_bytes >> s->cluster_bits);
     }
-    if (ret < 0) {
+    if (ret < 0 && !data_file) {
         qcow2_free_clusters(bs, host, alloc_bytes, false);
     }
     qcow2_inflight_remove(s, cluster_start);     /* no-op if never registered */
@@ -792,6 +808,14 @@ int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, i
     if (s->qcow_version < 3 && !v2_dealloc) {
         return -ENOTSUP;
     }
+    if (qcow2_data_file_is_raw(s)) {
+        /* Autoclear bit 1: the data file must read as the guest disk on its own, so
+         * the zeroes go there as well as into the L2 entries. */
+        int ret = bdrv_pwrite_zeroes(s->data_file, offset, bytes, flags & BDRV_REQ_MAY_UNMAP);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     int64_t end = offset + bytes;
     /* A partial cluster that already reads as zero is zeroed as a whole (as QEMU
      * does), so no data cluster gets allocated for it. */
@@ -861,11 +885,14 @@ int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new
             start += s->cluster_size;
             continue;
         }
-        int64_t host = qcow2_alloc_clusters(bs, todo << s->cluster_bits);
+        /* An external data file was already resized with the preallocation mode, and
+         * its clusters sit at their guest offsets, unrefcounted. */
+        bool data_file = qcow2_has_data_file(s);
+        int64_t host = data_file ? start : qcow2_alloc_clusters(bs, todo << s->cluster_bits);
         if (host < 0) {
             return (int)host;
         }
-        if (mode == PREALLOC_MODE_FALLOC || mode == PREALLOC_MODE_FULL) {
+        if (!data_file && (mode == PREALLOC_MODE_FALLOC || mode == PREALLOC_MODE_FULL)) {
             Error *err = NULL;
             int64_t flen = bdrv_getlength(bs->file);
             int64_t want = host + (todo << s->cluster_bits);

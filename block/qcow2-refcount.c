@@ -467,9 +467,35 @@ void qcow2_parse_compressed(BDRVQcow2State *s, uint64_t l2_entry, uint64_t *coff
     *csize = (int64_t)(nb_sectors * 512 - (*coffset & 511));
 }
 
+/*
+ * A data cluster of an external data file (qcow2 spec, incompatible bit 2) has no
+ * refcount: freeing it only passes the discard on.  With raw external data
+ * (autoclear bit 1) the data file must keep reading as the guest disk, where the
+ * freed cluster now reads as zeroes, so it is zeroed (unmapping where possible).
+ */
+static void qcow2_free_data_file_cluster(BlockDriverState *bs, uint64_t l2_entry, bool discard)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2ClusterType t = qcow2_get_cluster_type(s, l2_entry);
+    if (!discard || !s->data_file || (t != QCOW2_CLUSTER_NORMAL && t != QCOW2_CLUSTER_ZERO_ALLOC)) {
+        return;
+    }
+    int64_t offset = l2_entry & L2E_OFFSET_MASK;
+    int ret = qcow2_data_file_is_raw(s)
+              ? bdrv_pwrite_zeroes(s->data_file, offset, s->cluster_size, BDRV_REQ_MAY_UNMAP)
+              : bdrv_pdiscard(s->data_file, offset, s->cluster_size);
+    if (ret < 0 && qcow2_data_file_is_raw(s)) {
+        g_warning("qcow2: could not zero freed data file cluster: %s", g_strerror(-ret));
+    }
+}
+
 void qcow2_free_any_cluster(BlockDriverState *bs, uint64_t l2_entry, bool discard)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (qcow2_has_data_file(s)) {
+        qcow2_free_data_file_cluster(bs, l2_entry, discard);
+        return;
+    }
     switch (qcow2_get_cluster_type(s, l2_entry)) {
     case QCOW2_CLUSTER_NORMAL:
     case QCOW2_CLUSTER_ZERO_ALLOC:

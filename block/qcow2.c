@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define QCOW2_DEFAULT_L2_CACHE_BYTES (32 * 1024 * 1024)
 
@@ -181,6 +182,17 @@ int qcow2_update_header(BlockDriverState *bs)
         memcpy(buf + pos + 8, bs->backing_format, n);
         pos += 8 + ((n + 7) & ~(size_t)7);
     }
+    if (s->data_file_name) {
+        /* "External data file name": the string, not NUL-terminated. */
+        size_t n = strlen(s->data_file_name);
+        if (!EXT_ROOM(n)) {
+            goto out;
+        }
+        put_be32(buf + pos, QCOW2_EXT_DATA_FILE);
+        put_be32(buf + pos + 4, n);
+        memcpy(buf + pos + 8, s->data_file_name, n);
+        pos += 8 + ((n + 7) & ~(size_t)7);
+    }
     size_t bf_len = strlen(bs->backing_file);
     if (s->qcow_version >= 3) {
         size_t n = G_N_ELEMENTS(qcow2_feature_names) * 48;
@@ -338,8 +350,10 @@ static int qcow2_read_extensions(BlockDriverState *bs, const uint8_t *buf, size_
             error_setg(errp, "Encrypted images are not supported");
             return -ENOTSUP;
         case QCOW2_EXT_DATA_FILE:
-            error_setg(errp, "External data files are not supported");
-            return -ENOTSUP;
+            /* A string of len bytes (bounded by the header cluster above). */
+            g_free(s->data_file_name);
+            s->data_file_name = g_strndup((const char *)buf + pos, len);
+            break;
         default: {
             /* Unknown or not interpreted (bitmaps): keep it for header rewrites. */
             Qcow2UnknownExt u = { magic, len, g_memdup2(buf + pos, len) };
@@ -421,6 +435,18 @@ static void qcow2_free_state(BDRVQcow2State *s)
     g_free(s->cluster_cache);
     s->cluster_cache = NULL;
     qcow2_compress_cleanup(s);
+    g_free(s->data_file_name);
+    s->data_file_name = NULL;
+}
+
+/* Drop the external data file node (s->data_file is bs->file without one). */
+static void qcow2_close_data_file(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    if (s->data_file && s->data_file != bs->file) {
+        bdrv_unref(s->data_file);
+    }
+    s->data_file = NULL;
 }
 
 /* "Header": compression_type (byte 104) against incompatible feature bit 3, as qemu-img. */
@@ -443,6 +469,71 @@ static int qcow2_check_compression_type(BDRVQcow2State *s, Error **errp)
     }
     error_setg(errp, "qcow2: unknown compression type: %u", s->compression_type);
     return -ENOTSUP;
+}
+
+/*
+ * Incompatible bit 2, "External data file": open the file guest data lives in.  Its
+ * name is the "data-file" open option, else the "External data file name" header
+ * extension.  Like qemu 7.2 a relative name is first opened as it is (from the
+ * current directory, where qemu-img create makes it); when there is no such file, it
+ * is looked up relative to the image's directory as backing files are.  Opened for
+ * metadata only (BDRV_O_NO_IO, kemu-img info), a missing data file is no error.
+ */
+static int qcow2_open_data_file(BlockDriverState *bs, Opts *options, int flags, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool no_io = flags & BDRV_O_NO_IO;
+    if (!qcow2_has_data_file(s)) {
+        s->data_file = bs->file;
+        if ((s->autoclear_features & QCOW2_AUTOCLEAR_DATA_FILE_RAW) && !no_io) {
+            error_setg(errp, "data-file-raw requires a data file");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    const char *name = options ? opts_get(options, "data-file") : NULL;
+    if (!name && options) {
+        name = opts_get(options, "data-file.filename");
+    }
+    if (!name) {
+        name = s->data_file_name;
+    }
+    if (!name || !name[0]) {
+        if (no_io) {
+            return 0;
+        }
+        error_setg(errp, "'data-file' is required for this image");
+        return -EINVAL;
+    }
+    int dflags = (flags & ~BDRV_O_SNAPSHOT) | BDRV_O_NO_BACKING;
+    Error *local_err = NULL;
+    BlockDriverState *d = bdrv_open(name, "file", NULL, dflags, &local_err);
+    if (!d && name[0] != '/' && strchr(bs->filename, '/')) {
+        char *path = bdrv_path_combine(bs->filename, name);
+        if (access(name, F_OK) < 0 && access(path, F_OK) == 0) {
+            error_free(local_err);
+            local_err = NULL;
+            d = bdrv_open(path, "file", NULL, dflags, &local_err);
+        }
+        g_free(path);
+    }
+    if (!d) {
+        if (no_io) {
+            error_free(local_err);
+            return 0;
+        }
+        error_propagate(errp, local_err);
+        return -EINVAL;
+    }
+    /* Locks as qemu takes them on a data file: its own use, everything shared. */
+    unsigned perm = BLK_PERM_CONSISTENT_READ |
+                    ((flags & BDRV_O_RDWR) ? BLK_PERM_WRITE | BLK_PERM_RESIZE : 0);
+    if (file_lock_perms(d, perm, BLK_PERM_ALL, errp) < 0) {
+        bdrv_unref(d);
+        return -EBUSY;
+    }
+    s->data_file = d;
+    return 0;
 }
 
 static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **errp)
@@ -556,6 +647,10 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
         !(flags & BDRV_O_CHECK)) {
         error_setg(errp, "qcow2: Image is corrupt; cannot be opened read/write");
         ret = -EACCES;
+        goto fail;
+    }
+    ret = qcow2_open_data_file(bs, options, flags, errp);
+    if (ret < 0) {
         goto fail;
     }
     if (be32_at(hdr + 32) != 0) {
@@ -697,9 +792,12 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
             goto fail;
         }
     }
-    if (flags & BDRV_O_RDWR && !(flags & BDRV_O_CHECK) && s->autoclear_features) {
-        /* We do not maintain the autoclear features (bitmaps): clear them as the spec says. */
-        s->autoclear_features = 0;
+    /* Autoclear features we do not maintain (bitmaps) are cleared as the spec says;
+     * raw external data (bit 1) is kept up to date. */
+    uint64_t autoclear_kept = qcow2_has_data_file(s) ? QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0;
+    if (flags & BDRV_O_RDWR && !(flags & BDRV_O_CHECK) &&
+        (s->autoclear_features & ~autoclear_kept)) {
+        s->autoclear_features &= autoclear_kept;
         ret = qcow2_update_header(bs);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Could not update qcow2 header");
@@ -711,6 +809,7 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
 
 fail:
     g_free(cluster0);
+    qcow2_close_data_file(bs);
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
     g_rw_lock_clear(&s->data_lock);
@@ -725,12 +824,16 @@ static void qcow2_close(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
     if (!bs->read_only) {
+        if (s->data_file && s->data_file != bs->file) {
+            bdrv_flush(s->data_file);
+        }
         qcow2_flush_caches(bs);
         bdrv_flush(bs->file);
         if (s->lazy_dirty) {
             qcow2_mark_clean(bs);   /* everything is on disk: refcounts are exact again */
         }
     }
+    qcow2_close_data_file(bs);
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
     g_rw_lock_clear(&s->data_lock);
@@ -744,6 +847,9 @@ static int qcow2_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes, IOV
                         int flags)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (!s->data_file) {
+        return -ENOMEDIUM;      /* opened without its data file (BDRV_O_NO_IO) */
+    }
     g_mutex_lock(&s->lock);
     int ret = qcow2_co_preadv_flags(bs, offset, bytes, qiov, true);
     g_mutex_unlock(&s->lock);
@@ -755,6 +861,9 @@ static int qcow2_writable(BlockDriverState *bs)
     BDRVQcow2State *s = bs->opaque;
     if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {
         return -EIO;
+    }
+    if (!s->data_file) {
+        return -ENOMEDIUM;
     }
     if ((s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) &&
         !(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
@@ -812,6 +921,13 @@ static int qcow2_pdiscard(BlockDriverState *bs, int64_t offset, int64_t bytes)
 static int qcow2_flush(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
+    /* Guest data reaches the disk before the metadata pointing at it. */
+    if (s->data_file && s->data_file != bs->file) {
+        int ret = bdrv_flush(s->data_file);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     g_mutex_lock(&s->lock);
     int ret = qcow2_flush_caches(bs);
     g_mutex_unlock(&s->lock);
@@ -823,6 +939,10 @@ static int qcow2_truncate(BlockDriverState *bs, int64_t offset, bool exact, Prea
 {
     BDRVQcow2State *s = bs->opaque;
     int ret;
+    if (!s->data_file) {
+        error_setg(errp, "Cannot resize an image whose data file is not open");
+        return -ENOMEDIUM;
+    }
     g_mutex_lock(&s->lock);
     if (offset < bs->total_size) {
         if (s->nb_snapshots) {
@@ -851,6 +971,20 @@ static int qcow2_truncate(BlockDriverState *bs, int64_t offset, bool exact, Prea
         }
     }
     int64_t old_size = bs->total_size;
+    if (qcow2_has_data_file(s)) {
+        /* The data file follows the virtual size (as qemu does); preallocation of
+         * data happens there, of metadata here.  Raw external data needs every
+         * cluster mapped so that the data file alone is the disk. */
+        PreallocMode data_mode = prealloc == PREALLOC_MODE_METADATA ? PREALLOC_MODE_OFF
+                                                                     : prealloc;
+        ret = bdrv_truncate(s->data_file, offset, exact, data_mode, errp);
+        if (ret < 0) {
+            goto out;
+        }
+        if (qcow2_data_file_is_raw(s) && prealloc == PREALLOC_MODE_OFF) {
+            prealloc = PREALLOC_MODE_METADATA;
+        }
+    }
     if (offset > old_size && prealloc != PREALLOC_MODE_OFF) {
         bs->total_size = offset;
         ret = qcow2_preallocate_metadata(bs, old_size, offset, prealloc);
@@ -887,6 +1021,9 @@ static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t byte
     uint64_t host;
     Qcow2ClusterType type;
     int64_t n = bytes;
+    if (!s->data_file) {
+        return -ENOMEDIUM;
+    }
     g_mutex_lock(&s->lock);
     if (!s->metadata_preallocation_checked) {
         /* Lazily, as QEMU: it reads every refcount, which open and check need not pay for. */
@@ -908,11 +1045,11 @@ static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t byte
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
     case QCOW2_CLUSTER_ZERO_ALLOC:
         *map = host;
-        *file = bs->file;
+        *file = s->data_file;
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID;
     case QCOW2_CLUSTER_NORMAL:
         *map = host;
-        *file = bs->file;
+        *file = s->data_file;
         return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID |
                (s->metadata_preallocation ? BDRV_BLOCK_RECURSE : 0);
     case QCOW2_CLUSTER_COMPRESSED:
@@ -934,6 +1071,9 @@ static int qcow2_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     bdi->corrupt = s->incompatible_features & QCOW2_INCOMPAT_CORRUPT;
     bdi->extended_l2 = s->incompatible_features & QCOW2_INCOMPAT_EXTL2;
     bdi->compression_type = qcow2_compression_type_name(s->compression_type);
+    bdi->has_data_file = qcow2_has_data_file(s);
+    bdi->data_file = s->data_file_name;
+    bdi->data_file_raw = qcow2_data_file_is_raw(s);
     return 0;
 }
 

@@ -2,7 +2,10 @@
  * qcow2 format driver: on-disk constants and in-memory state.
  * Follows the QEMU qcow2 image format specification (docs/interop/qcow2.txt):
  * "Header", "Header extensions", "Host cluster management" (refcounts),
- * "Cluster mapping" (L1/L2 tables, compressed and zero clusters), "Snapshots".
+ * "Cluster mapping" (L1/L2 tables, compressed and zero clusters), "Snapshots",
+ * and external data files (incompatible bit 2, autoclear bit 1, "External data
+ * file name" extension): guest clusters then live in another file at host
+ * offset == guest offset and are not refcounted.
  */
 #ifndef BLOCK_QCOW2_H
 #define BLOCK_QCOW2_H
@@ -41,7 +44,7 @@
 #define QCOW2_INCOMPAT_COMPRESSION  (1ULL << 3)
 #define QCOW2_INCOMPAT_EXTL2        (1ULL << 4)
 #define QCOW2_INCOMPAT_KNOWN        (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | \
-                                     QCOW2_INCOMPAT_COMPRESSION)
+                                     QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION)
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
 #define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
 #define QCOW2_AUTOCLEAR_DATA_FILE_RAW (1ULL << 1)
@@ -157,7 +160,24 @@ typedef struct BDRVQcow2State {
     int64_t cluster_cache_offset;    /* its host offset, -1 if none */
     void *zstd_cctx;                 /* ZSTD_CCtx, made at the first compressed write */
     void *zstd_dctx;                 /* ZSTD_DCtx, made at the first compressed read */
+
+    /* External data file (incompatible bit 2): the node guest data goes to.  It is
+     * bs->file for images without one, and NULL only when one is needed but was
+     * not opened (BDRV_O_NO_IO: kemu-img info). */
+    BlockDriverState *data_file;
+    char *data_file_name;            /* "External data file name" extension, or NULL */
 } BDRVQcow2State;
+
+static inline bool qcow2_has_data_file(const BDRVQcow2State *s)
+{
+    return s->incompatible_features & QCOW2_INCOMPAT_DATA_FILE;
+}
+
+/* Autoclear bit 1: the data file must read as the guest disk on its own. */
+static inline bool qcow2_data_file_is_raw(const BDRVQcow2State *s)
+{
+    return qcow2_has_data_file(s) && (s->autoclear_features & QCOW2_AUTOCLEAR_DATA_FILE_RAW);
+}
 
 /* qcow2.c */
 int qcow2_update_header(BlockDriverState *bs);

@@ -400,6 +400,12 @@ static void info_json(JsonWriter *w, BlockDriverState *bs, const char *filename)
             json_bool(w, "lazy-refcounts", bdi.lazy_refcounts);
         }
         json_int(w, "refcount-bits", bdi.refcount_bits);
+        if (bdi.data_file) {
+            json_str(w, "data-file", bdi.data_file);
+        }
+        if (bdi.has_data_file) {
+            json_bool(w, "data-file-raw", bdi.data_file_raw);
+        }
         if (bdi.qcow_version >= 3) {
             json_bool(w, "corrupt", bdi.corrupt);
             json_bool(w, "extended-l2", bdi.extended_l2);
@@ -530,7 +536,8 @@ static int img_info(int argc, char **argv)
             }
         }
         g_ptr_array_add(seen, g_strdup(filename));
-        BlockBackend *blk = img_open(filename, cur_fmt, BDRV_O_NO_BACKING | share, NULL, false);
+        BlockBackend *blk = img_open(filename, cur_fmt, BDRV_O_NO_BACKING | BDRV_O_NO_IO | share,
+                                     NULL, false);
         if (!blk) {
             ret = 1;
             goto out;

@@ -202,6 +202,12 @@ void tool_print_format_info(const BlockDriverInfo *bdi)
         printf("    lazy refcounts: %s\n", bdi->lazy_refcounts ? "true" : "false");
     }
     printf("    refcount bits: %d\n", bdi->refcount_bits);
+    if (bdi->data_file) {
+        printf("    data file: %s\n", bdi->data_file);
+    }
+    if (bdi->has_data_file) {
+        printf("    data file raw: %s\n", bdi->data_file_raw ? "true" : "false");
+    }
     if (v3) {
         printf("    corrupt: %s\n", bdi->corrupt ? "true" : "false");
         printf("    extended l2: %s\n", bdi->extended_l2 ? "true" : "false");

@@ -29,7 +29,7 @@ typedef struct BlockDriverState BlockDriverState;
 #define BDRV_O_UNMAP        0x4000   /* discard=unmap: pass discards down */
 #define BDRV_O_IO_URING     0x40000  /* aio=io_uring */
 #define BDRV_O_CHECK        0x1000   /* opened for kemu-img check: tolerate dirty images */
-#define BDRV_O_NO_IO        0x10000  /* metadata only (info): skip repair */
+#define BDRV_O_NO_IO        0x10000  /* metadata only (info): skip repair, no data file needed */
 #define BDRV_O_NO_LOCK      0x80000  /* take no image locks (-U/force-share, tool-internal) */
 
 /* Request flags. */
@@ -102,6 +102,9 @@ typedef struct BlockDriverInfo {
     bool corrupt;
     bool extended_l2;
     const char *compression_type;
+    bool has_data_file;         /* incompatible bit 2: "data file raw" is shown */
+    const char *data_file;      /* its name from the header, or NULL */
+    bool data_file_raw;
 } BlockDriverInfo;
 
 BlockDriver *bdrv_find_format(const char *name);
