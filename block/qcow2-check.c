@@ -21,6 +21,9 @@
  * 3. Check (and repair) the COPIED flag of the active L1/L2 entries against the
  *    stored refcounts.
  * A clean result after a repair clears the dirty and corrupt header bits.
+ * With an external data file (incompatible bit 2) data clusters live in that file
+ * and have no refcount: they count for the allocation statistics only, and their
+ * COPIED flag must be set (implicit refcount 1).
  *
  * The image is untrusted: offsets are bounds-checked before use, the array is
  * limited to INT_MAX clusters, and every loop is bounded by the table sizes
@@ -387,7 +390,8 @@ static int check_l2(CheckState *cs, uint64_t l2_offset, bool active, int fix)
             res->corruptions++;
         }
         uint64_t offset = e & L2E_OFFSET_MASK;
-        if (!offset) {
+        Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+        if (t != QCOW2_CLUSTER_NORMAL && t != QCOW2_CLUSTER_ZERO_ALLOC) {
             continue;       /* unallocated or plain zero cluster */
         }
         ret = check_l2_standard(cs, l2_offset, i, e, active, fix);
@@ -402,7 +406,9 @@ static int check_l2(CheckState *cs, uint64_t l2_offset, bool active, int fix)
             }
             next_contiguous = offset + s->cluster_size;
         }
-        ret = check_inc(cs, offset, s->cluster_size);
+        if (!qcow2_has_data_file(s)) {
+            ret = check_inc(cs, offset, s->cluster_size);
+        }
     }
     g_free(l2);
     return ret;
@@ -876,9 +882,11 @@ static int check_oflag_copied_l2(CheckState *cs, uint64_t l2_offset, bool repair
     }
     for (int64_t j = 0; j < s->l2_size; j++) {
         uint64_t e = qcow2_l2_get(l2, j);
-        uint64_t rc;
-        if ((e & QCOW_OFLAG_COMPRESSED) || !(e & L2E_OFFSET_MASK) ||
-            check_get_refcount(cs, (e & L2E_OFFSET_MASK) >> s->cluster_bits, &rc) < 0) {
+        uint64_t rc = 1;        /* data file clusters: implicitly 1 */
+        Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+        if ((t != QCOW2_CLUSTER_NORMAL && t != QCOW2_CLUSTER_ZERO_ALLOC) ||
+            (!qcow2_has_data_file(s) &&
+             check_get_refcount(cs, (e & L2E_OFFSET_MASK) >> s->cluster_bits, &rc) < 0)) {
             continue;
         }
         if ((rc == 1) == !!(e & QCOW_OFLAG_COPIED)) {
