@@ -6,6 +6,11 @@
  * clusters, so a downgrade first turns zero clusters into real data or holes; nor
  * has it the compression_type field, so a zstd image goes down only while it has
  * no compressed cluster, and is zlib after that).
+ * External data files (incompatible bit 2, autoclear bit 1): as qemu-img 7.2,
+ * amend renames the data file of an image that has one (an empty name drops the
+ * header extension) and can clear data_file_raw, but sets neither on an image,
+ * and no version 2 image has a data file.  A raw data file excludes backing files
+ * ("Header", backing_file_offset), so no backing file is set on such an image.
  */
 #include "qcow2.h"
 
@@ -15,6 +20,9 @@
 int qcow2_change_backing_file(BlockDriverState *bs, const char *file, const char *fmt)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (file && file[0] && qcow2_data_file_is_raw(s)) {
+        return -EINVAL;
+    }
     if (file && strlen(file) > QCOW2_MAX_BACKING_NAME) {
         return -EINVAL;
     }
@@ -159,8 +167,7 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     static const char *const create_only[] = {
-        "cluster_size", "preallocation", "extended_l2", "compression_type", "data_file",
-        "encryption", "encrypt.format", "nocow", "extent_size_hint", NULL,
+        "cluster_size", "preallocation", "extended_l2", "compression_type", "encryption", "encrypt.format", "nocow", "extent_size_hint", NULL,
     };
     for (size_t i = 0; i < opts_count(opts); i++) {
         const char *key = opts_key_at(opts, i);
@@ -215,8 +222,34 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
                    "above (use compat=1.1 or greater)");
         return -EINVAL;
     }
+    const char *data_file = opts_get(opts, "data_file");
+    if (data_file && !qcow2_has_data_file(s)) {
+        error_setg(errp, "data-file can only be set for images that use an external data file");
+        return -EINVAL;
+    }
+    bool data_file_raw = qcow2_data_file_is_raw(s);
+    if (opts_has(opts, "data_file_raw")) {
+        data_file_raw = opts_get_bool(opts, "data_file_raw", false, &err);
+        if (err) {
+            error_propagate(errp, err);
+            return -EINVAL;
+        }
+        if (data_file_raw && !qcow2_data_file_is_raw(s)) {
+            error_setg(errp, "data-file-raw cannot be set on existing images");
+            return -EINVAL;
+        }
+    }
+    if (version < 3 && qcow2_has_data_file(s)) {
+        error_setg(errp, "Cannot downgrade an image with a data file");
+        return -ENOTSUP;
+    }
     const char *backing = opts_get(opts, "backing_file");
     const char *backing_fmt = opts_get(opts, "backing_fmt");
+    if (backing && backing[0] && data_file_raw) {
+        error_setg(errp, "Cannot amend the backing file");
+        error_append_hint(errp, "You can use 'qemu-img rebase' instead.\n");
+        return -EINVAL;
+    }
     int ret = 0;
     g_mutex_lock(&s->lock);
     if (version < s->qcow_version) {
@@ -252,6 +285,13 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
     }
     s->compatible_features = lazy ? (s->compatible_features | QCOW2_COMPAT_LAZY_REFCOUNTS)
                                   : (s->compatible_features & ~QCOW2_COMPAT_LAZY_REFCOUNTS);
+    if (!data_file_raw) {
+        s->autoclear_features &= ~QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+    }
+    if (data_file) {
+        g_free(s->data_file_name);
+        s->data_file_name = data_file[0] ? g_strdup(data_file) : NULL;
+    }
     if (backing) {
         g_strlcpy(bs->backing_file, backing, sizeof(bs->backing_file));
         if (!backing_fmt) {

@@ -4,6 +4,11 @@
  * opens it and lets the normal paths grow the L1 table to the requested size,
  * write header extensions and preallocate.  Option names, defaults and error
  * texts are those of qemu-img's qcow2 create options.
+ * data_file (qcow2 spec: incompatible bit 2 and the "External data file name"
+ * extension) first creates that file, empty, under the name as given (from the
+ * current directory, as qemu-img); the resize to the virtual size then sizes it.
+ * data_file_raw (autoclear bit 1) implies at least metadata preallocation, so that
+ * every guest cluster maps to its place in the data file.
  */
 #include "qcow2.h"
 
@@ -58,6 +63,8 @@ typedef struct Qcow2CreateParams {
     PreallocMode prealloc;
     const char *backing_file;
     const char *backing_fmt;
+    const char *data_file;
+    bool data_file_raw;
 } Qcow2CreateParams;
 
 static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **errp)
@@ -148,9 +155,11 @@ static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **err
         }
         return -ENOTSUP;
     }
-    if (opts_has(opts, "data_file") || opts_get_bool(opts, "data_file_raw", false, NULL)) {
-        error_setg(errp, "External data files are not supported");
-        return -ENOTSUP;
+    p->data_file = opts_get(opts, "data_file");
+    p->data_file_raw = opts_get_bool(opts, "data_file_raw", false, &err);
+    if (err) {
+        error_propagate(errp, err);
+        return -EINVAL;
     }
     p->backing_file = opts_get(opts, "backing_file");
     p->backing_fmt = opts_get(opts, "backing_fmt");
@@ -180,6 +189,27 @@ static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **err
         error_setg(errp, "Backing format name too long");
         return -EINVAL;
     }
+    if (p->data_file_raw && !p->data_file) {
+        error_setg(errp, "data-file-raw requires data-file");
+        return -EINVAL;
+    }
+    if (p->data_file_raw && p->backing_file) {
+        error_setg(errp, "Backing file and data-file-raw cannot be used at the same time");
+        return -EINVAL;
+    }
+    if (p->data_file_raw && p->prealloc == PREALLOC_MODE_OFF) {
+        p->prealloc = PREALLOC_MODE_METADATA;
+    }
+    if (p->data_file && p->version < 3) {
+        error_setg(errp, "External data files are only supported with compatibility level 1.1 "
+                   "and above (use version=v3 or greater)");
+        return -EINVAL;
+    }
+    /* The name goes into the header cluster with the other extensions. */
+    if (p->data_file && strlen(p->data_file) > (1u << p->cluster_bits) / 2) {
+        error_setg(errp, "Data file name too long");
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -203,14 +233,25 @@ static int qcow2_write_empty_image(const char *filename, const Qcow2CreateParams
     put_be64(buf + 48, cs);                 /* refcount table at cluster 1 */
     put_be32(buf + 56, 1);
     if (p->version >= 3) {
+        uint64_t incompat = p->data_file ? QCOW2_INCOMPAT_DATA_FILE : 0;
         if (p->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB) {
-            put_be64(buf + 72, QCOW2_INCOMPAT_COMPRESSION);
+            incompat |= QCOW2_INCOMPAT_COMPRESSION;
         }
+        put_be64(buf + 72, incompat);
         put_be64(buf + 80, p->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
+        put_be64(buf + 88, p->data_file_raw ? QCOW2_AUTOCLEAR_DATA_FILE_RAW : 0);
         put_be32(buf + 96, p->refcount_order);
         /* compression_type (byte 104) plus padding to a multiple of 8 */
         put_be32(buf + 100, QCOW2_DEFAULT_HEADER_LENGTH);
         buf[104] = p->compression_type;
+        if (p->data_file) {
+            /* "External data file name", so that the open below finds the file; the
+             * header rewrite after it keeps the extension. */
+            size_t n = strlen(p->data_file);
+            put_be32(buf + QCOW2_DEFAULT_HEADER_LENGTH, QCOW2_EXT_DATA_FILE);
+            put_be32(buf + QCOW2_DEFAULT_HEADER_LENGTH + 4, n);
+            memcpy(buf + QCOW2_DEFAULT_HEADER_LENGTH + 8, p->data_file, n);
+        }
     }
     put_be64(buf + cs, 2 * cs);             /* refcount block at cluster 2 */
     BDRVQcow2State tmp = { .refcount_order = p->refcount_order };
@@ -235,6 +276,12 @@ int qcow2_create(const char *filename, Opts *opts, Error **errp)
     int ret = qcow2_parse_create_opts(opts, &p, errp);
     if (ret < 0) {
         return ret;
+    }
+    if (p.data_file) {
+        ret = file_create_with_size(p.data_file, 0, PREALLOC_MODE_OFF, errp);
+        if (ret < 0) {
+            return ret;
+        }
     }
     ret = qcow2_write_empty_image(filename, &p, errp);
     if (ret < 0) {
