@@ -170,6 +170,9 @@ int qcow2_decompress_buf(BDRVQcow2State *s, uint8_t *out, size_t out_len, const 
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (qcow2_has_data_file(s)) {
+        return -ENOTSUP;        /* incompatible bit 2 excludes compressed clusters */
+    }
     if (qcow2_offset_into_cluster(s, offset) || bytes > s->cluster_size ||
         (bytes < s->cluster_size && offset + bytes != bs->total_size)) {
         return -EINVAL;

@@ -196,7 +196,9 @@ static int qcow2_walk_l1(BlockDriverState *bs, uint64_t *l1, uint32_t l1_size, i
                     qcow2_parse_compressed(s, e, &coff, &csize);
                     ret = qcow2_update_cluster_refcount(bs, coff, csize, addend);
                 }
-            } else if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
+            } else if ((t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) &&
+                       !qcow2_has_data_file(s)) {
+                /* (Data clusters of an external data file have no refcount.) */
                 uint64_t off = e & L2E_OFFSET_MASK;
                 uint64_t rc = 0;
                 if (addend) {
@@ -366,6 +368,11 @@ static int qcow2_find_snapshot(BDRVQcow2State *s, const char *id_or_name)
 int qcow2_snapshot_create(BlockDriverState *bs, const char *name, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (qcow2_has_data_file(s)) {
+        /* Incompatible bit 2: no internal snapshots (qemu-img's wording). */
+        error_setg(errp, "%d (%s)", -ENOTSUP, g_strerror(ENOTSUP));
+        return -ENOTSUP;
+    }
     if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS) {
         error_setg(errp, "Too many snapshots");
         return -EFBIG;
@@ -447,6 +454,10 @@ int qcow2_snapshot_create(BlockDriverState *bs, const char *name, Error **errp)
 int qcow2_snapshot_goto(BlockDriverState *bs, const char *id_or_name, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (qcow2_has_data_file(s)) {
+        error_setg(errp, "Failed to load snapshot: Operation not supported");
+        return -ENOTSUP;
+    }
     int idx = qcow2_find_snapshot(s, id_or_name);
     if (idx < 0) {
         error_setg(errp, "Failed to load snapshot: No such file or directory");

@@ -516,11 +516,10 @@ static void chunk_write_step(ConvertChunk *c)
 
 static void convert_report_error(ConvertState *s, ConvertChunk *c)
 {
+    /* qemu-img 7.2 words a failed compressed write as any other (a qcow2 target with
+     * an external data file refuses them: "error while writing at byte 0"). */
     if (!c->err_write) {
         error_report("error while reading at byte %" PRId64 ": %s", c->err_off,
-                     strerror(-c->ret));
-    } else if (s->compressed) {
-        error_report("error while compressing sector %" PRId64 ": %s", c->err_off >> 9,
                      strerror(-c->ret));
     } else {
         error_report("error while writing at byte %" PRId64 ": %s", c->err_off,
