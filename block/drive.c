@@ -344,6 +344,9 @@ DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if, Error **
             for (const char *const *k = drive_keys; *k; k++) {
                 known |= !strcmp(*k, key);
             }
+            /* qcow2 external data file name, overriding the image header's */
+            known |= (!strcmp(key, "data-file") || !strcmp(key, "data-file.filename")) &&
+                     !strcmp(bdrv_get_format_name(bs), "qcow2");
             if (!known) {
                 error_setg(errp, "Block format '%s' does not support the option '%s'",
                            bdrv_get_format_name(bs), key);
