@@ -247,7 +247,7 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
     const char *backing_fmt = opts_get(opts, "backing_fmt");
     if (backing && backing[0] && data_file_raw) {
         error_setg(errp, "Cannot amend the backing file");
-        error_append_hint(errp, "You can use 'qemu-img rebase' instead.\n");
+        error_append_hint(errp, "You can use 'kemu-img rebase' instead.\n");
         return -EINVAL;
     }
     int ret = 0;

@@ -18,6 +18,9 @@
 
 /* In the order qemu-img prints them after "Formatting". */
 const BlockCreateOption qcow2_create_opts[] = {
+    { "encryption", "bool (on/off)",
+      "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)", NULL },
+    { "encrypt.format", "str", "Encrypt the image, format choices: 'aes', 'luks'", NULL },
     { "cluster_size", "size", "qcow2 cluster size", "65536" },
     { "extended_l2", "bool (on/off)", "Extended L2 tables", "off" },
     { "preallocation", "str", "Preallocation mode (allowed values: off, metadata, falloc, full)",
@@ -25,15 +28,12 @@ const BlockCreateOption qcow2_create_opts[] = {
     { "compression_type", "str", "Compression method used for image cluster compression",
       "zlib" },
     { "size", "size", "Virtual disk size", NULL },
+    { "compat", "str", "Compatibility level (v2 [0.10] or v3 [1.1])", NULL },
     { "backing_file", "str", "File name of a base image", NULL },
     { "backing_fmt", "str", "Image format of the base image", NULL },
     { "data_file", "str", "File name of an external data file", NULL },
     { "data_file_raw", "bool (on/off)", "The external data file must stay valid as a raw image",
       NULL },
-    { "encryption", "bool (on/off)",
-      "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)", NULL },
-    { "encrypt.format", "str", "Encrypt the image, format choices: 'aes', 'luks'", NULL },
-    { "compat", "str", "Compatibility level (v2 [0.10] or v3 [1.1])", NULL },
     { "lazy_refcounts", "bool (on/off)", "Postpone refcount updates", "off" },
     { "refcount_bits", "num", "Width of a reference count entry in bits", "16" },
     { "nocow", "bool (on/off)", "Turn off copy-on-write (valid only on btrfs)", NULL },
