@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define QCOW2_DEFAULT_L2_CACHE_BYTES (32 * 1024 * 1024)
@@ -523,6 +524,15 @@ static int qcow2_open_data_file(BlockDriverState *bs, Opts *options, int flags, 
             return 0;
         }
         error_propagate(errp, local_err);
+        return -EINVAL;
+    }
+    /* Guest writes at guest offsets would overwrite the metadata (a hostile header
+     * can name the image itself). */
+    struct stat sd, si;
+    if (stat(d->filename, &sd) == 0 && stat(bs->filename, &si) == 0 &&
+        sd.st_dev == si.st_dev && sd.st_ino == si.st_ino) {
+        error_setg(errp, "The data file '%s' is the image file itself", name);
+        bdrv_unref(d);
         return -EINVAL;
     }
     /* Locks as qemu takes them on a data file: its own use, everything shared. */

@@ -396,3 +396,17 @@ def test_direct_io(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, aio):
     assert 'verification failed' not in out
     # The qcow2 file holds only metadata: 5 clusters.
     assert os.path.getsize(tmp_path / 'a.qcow2') <= 5 * 65536
+
+
+def test_data_file_is_the_image(kemu_img, kemu_io, qemu_img, tmp_path):
+    """A header naming the image itself as its data file is refused (guest writes would
+    land on the metadata)."""
+    ok(run(kemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=d.raw', 'a.qcow2', '1M',
+           cwd=tmp_path))
+    os.unlink(tmp_path / 'd.raw')
+    os.symlink('a.qcow2', tmp_path / 'd.raw')
+    rc, _, err = run(kemu_io, '-c', 'write 0 4k', 'a.qcow2', cwd=tmp_path)
+    assert rc == 1
+    assert err == "kemu-io: can't open device a.qcow2: The data file 'd.raw' is the image file " \
+                  "itself\n"
+    ok(run(qemu_img, 'check', '-U', 'a.qcow2', cwd=tmp_path))
