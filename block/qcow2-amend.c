@@ -167,7 +167,8 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     static const char *const create_only[] = {
-        "cluster_size", "preallocation", "extended_l2", "compression_type", "encryption", "encrypt.format", "nocow", "extent_size_hint", NULL,
+        "cluster_size", "preallocation", "extended_l2", "compression_type",
+        "encryption", "encrypt.format", "nocow", "extent_size_hint", NULL,
     };
     for (size_t i = 0; i < opts_count(opts); i++) {
         const char *key = opts_key_at(opts, i);
