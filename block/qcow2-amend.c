@@ -66,8 +66,9 @@ int qcow2_make_empty(BlockDriverState *bs)
         int64_t n = MIN(s->l2_size, (end - off) >> s->cluster_bits);
         uint64_t *old = g_new(uint64_t, n);
         for (int64_t i = 0; i < n; i++) {
-            old[i] = qcow2_l2_get(table, i);
-            qcow2_l2_set(table, i, 0);
+            old[i] = qcow2_l2_entry(s, table, i);
+            qcow2_l2_set_entry(s, table, i, 0);
+            qcow2_l2_set_bitmap(s, table, i, 0);
         }
         qcow2_cache_mark_dirty(s->l2_cache, table);
         qcow2_cache_put(s->l2_cache, &table);
@@ -109,7 +110,7 @@ static int qcow2_expand_zero_clusters(BlockDriverState *bs, Error **errp)
             void *table;
             ret = qcow2_get_l2_table_for_write(bs, off, &table);
             if (ret == 0) {
-                qcow2_l2_set(table, qcow2_l2_index(s, off), 0);
+                qcow2_l2_set_entry(s, table, qcow2_l2_index(s, off), 0);
                 qcow2_cache_mark_dirty(s->l2_cache, table);
                 qcow2_cache_put(s->l2_cache, &table);
             }
@@ -254,6 +255,15 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
     int ret = 0;
     g_mutex_lock(&s->lock);
     if (version < s->qcow_version) {
+        uint64_t incompat = s->incompatible_features &
+                            ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_COMPRESSION);
+        if (incompat) {
+            /* Extended L2 entries cannot be expressed in v2. */
+            error_setg(errp, "Cannot downgrade an image with incompatible features %#" PRIx64
+                       " set", incompat);
+            ret = -ENOTSUP;
+            goto out;
+        }
         ret = qcow2_expand_zero_clusters(bs, errp);
         if (ret == 0) {
             ret = qcow2_flush_caches(bs);

@@ -4,6 +4,12 @@
  * untouched part of a cluster from the old cluster or the backing file; zero
  * clusters (v3); compressed clusters (reading their stored bytes; decompression and
  * writes in qcow2-compress.c); discard; L1 table growth.
+ * With "Extended L2 Entries" the "Subcluster Allocation Bitmap" of each entry says,
+ * per 1/32 of the cluster, whether the host cluster holds the data, the subcluster
+ * reads as zeroes, or it is unallocated: lookups report runs of subclusters, an
+ * allocating write copies only the subclusters it touches partly (and, into a new
+ * host cluster, those already allocated in the old one), and write-zeroes works per
+ * subcluster, as qemu does.
  * Every entry read from the image is validated before use; a bad one marks the
  * image corrupt instead of being followed.
  */
@@ -17,7 +23,7 @@ Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
     if (l2_entry & QCOW_OFLAG_COMPRESSED) {
         return QCOW2_CLUSTER_COMPRESSED;
     }
-    if ((l2_entry & QCOW_OFLAG_ZERO) && s->qcow_version >= 3) {
+    if ((l2_entry & QCOW_OFLAG_ZERO) && s->qcow_version >= 3 && !qcow2_has_subclusters(s)) {
         return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_ZERO_ALLOC
                                               : QCOW2_CLUSTER_ZERO_PLAIN;
     }
@@ -29,6 +35,31 @@ Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
      * cluster there has an implicit refcount of 1). */
     return (l2_entry & QCOW_OFLAG_COPIED) && qcow2_has_data_file(s) ? QCOW2_CLUSTER_NORMAL
                                                                     : QCOW2_CLUSTER_UNALLOCATED;
+}
+
+bool qcow2_get_subcluster_type(BDRVQcow2State *s, uint64_t l2_entry, uint64_t l2_bitmap, int sc,
+                               Qcow2ClusterType *type)
+{
+    uint32_t alloc = (uint32_t)(l2_bitmap & QCOW2_SC_ALL_ALLOC);
+    uint32_t zero = (uint32_t)(l2_bitmap >> 32);
+    uint32_t bit = 1u << sc;
+    if (l2_entry & QCOW_OFLAG_COMPRESSED) {
+        *type = QCOW2_CLUSTER_COMPRESSED;
+        return true;
+    }
+    if (l2_entry & L2E_OFFSET_MASK) {
+        if (alloc & zero) {
+            return false;
+        }
+        *type = (zero & bit) ? QCOW2_CLUSTER_ZERO_ALLOC
+                             : (alloc & bit) ? QCOW2_CLUSTER_NORMAL : QCOW2_CLUSTER_UNALLOCATED_ALLOC;
+        return true;
+    }
+    if (alloc) {
+        return false;
+    }
+    *type = (zero & bit) ? QCOW2_CLUSTER_ZERO_PLAIN : QCOW2_CLUSTER_UNALLOCATED;
+    return true;
 }
 
 /* Validate an L2 entry of a standard cluster. */
@@ -81,6 +112,72 @@ static int qcow2_get_l2(BlockDriverState *bs, int64_t offset, void **table, uint
     return qcow2_cache_get(bs, s->l2_cache, l2_offset, table, true);
 }
 
+/*
+ * qcow2_get_host_offset with extended L2 entries: the run of subclusters of the same
+ * type from offset on (host-contiguous where they have a host cluster), at most
+ * `want` bytes.  An impossible bitmap in the first entry is corruption; a later one
+ * just ends the run (it is reported when a lookup starts there).
+ */
+static int qcow2_get_host_offset_ext(BlockDriverState *bs, const void *table, uint64_t l2_offset,
+                                     int64_t offset, int64_t want, int64_t *bytes,
+                                     uint64_t *host_offset, Qcow2ClusterType *type)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int l2_index = qcow2_l2_index(s, offset);
+    int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
+    uint64_t first = qcow2_l2_entry(s, table, l2_index);
+    Qcow2ClusterType t;
+    if (!qcow2_get_subcluster_type(s, first, qcow2_l2_bitmap(s, table, l2_index),
+                                   qcow2_sc_index(s, offset), &t)) {
+        return qcow2_signal_corruption(bs, "Invalid cluster entry found  (L2 offset: %#" PRIx64
+                                       ", L2 index: %#x)", l2_offset, l2_index);
+    }
+    int ret = qcow2_check_l2_entry(bs, first, offset);
+    if (ret < 0) {
+        return ret;
+    }
+    int64_t n;
+    if (t == QCOW2_CLUSTER_COMPRESSED) {
+        n = MIN(want, s->cluster_size - in_cluster);
+    } else {
+        bool has_host = t != QCOW2_CLUSTER_UNALLOCATED && t != QCOW2_CLUSTER_ZERO_PLAIN;
+        uint64_t host0 = first & L2E_OFFSET_MASK;
+        int idx = l2_index;
+        int sc = qcow2_sc_index(s, offset) + 1;
+        uint64_t e = first, bitmap = qcow2_l2_bitmap(s, table, l2_index);
+        n = s->subcluster_size - (offset & (s->subcluster_size - 1));
+        while (n < want) {
+            if (sc == QCOW2_EXTL2_SUBCLUSTERS) {
+                if (++idx >= s->l2_size) {
+                    break;
+                }
+                e = qcow2_l2_entry(s, table, idx);
+                bitmap = qcow2_l2_bitmap(s, table, idx);
+                sc = 0;
+                if (has_host && (e & L2E_OFFSET_MASK) !=
+                    host0 + ((uint64_t)(idx - l2_index) << s->cluster_bits)) {
+                    break;
+                }
+            }
+            Qcow2ClusterType t2;
+            if (!qcow2_get_subcluster_type(s, e, bitmap, sc, &t2) || t2 != t) {
+                break;
+            }
+            n += s->subcluster_size;
+            sc++;
+        }
+        n = MIN(n, want);
+    }
+    *type = t;
+    if (t == QCOW2_CLUSTER_COMPRESSED) {
+        *host_offset = first;     /* the raw descriptor; callers parse it */
+    } else if (t != QCOW2_CLUSTER_UNALLOCATED && t != QCOW2_CLUSTER_ZERO_PLAIN) {
+        *host_offset = (first & L2E_OFFSET_MASK) + in_cluster;
+    }
+    *bytes = n;
+    return 0;
+}
+
 int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
                           uint64_t *host_offset, Qcow2ClusterType *type)
 {
@@ -101,6 +198,12 @@ int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
         *type = QCOW2_CLUSTER_UNALLOCATED;
         *bytes = want;
         return 0;
+    }
+    if (qcow2_has_subclusters(s)) {
+        ret = qcow2_get_host_offset_ext(bs, table, l1e & L1E_OFFSET_MASK, offset, want, bytes,
+                                        host_offset, type);
+        qcow2_cache_put(s->l2_cache, &table);
+        return ret;
     }
     uint64_t first = qcow2_l2_get(table, l2_index);
     Qcow2ClusterType t = qcow2_get_cluster_type(s, first);
@@ -235,6 +338,7 @@ int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, I
         IOVector sub;
         switch (type) {
         case QCOW2_CLUSTER_UNALLOCATED:
+        case QCOW2_CLUSTER_UNALLOCATED_ALLOC:
             if (bs->backing) {
                 int64_t blen = bdrv_getlength(bs->backing);
                 int64_t from = offset + done;
@@ -528,7 +632,27 @@ static int qcow2_write_new_clusters(BlockDriverState *bs, int64_t host, int64_t 
     return ret;
 }
 
-int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64_t nclusters)
+/* Extended L2: mark the subclusters of L2 entry idx that bytes [from, to) of its
+ * cluster touch as allocated (and no longer reading as zeroes). */
+static void qcow2_mark_subclusters(BDRVQcow2State *s, void *table, int idx, int64_t from,
+                                   int64_t to)
+{
+    if (!qcow2_has_subclusters(s) || from >= to) {
+        return;
+    }
+    uint64_t r = qcow2_sc_range((int)(from >> s->subcluster_bits),
+                                (int)((to + s->subcluster_size - 1) >> s->subcluster_bits));
+    uint64_t bitmap = qcow2_l2_bitmap(s, table, idx);
+    qcow2_l2_set_bitmap(s, table, idx, (bitmap | r) & ~(r << 32));
+}
+
+/*
+ * qcow2_link_clusters where only bytes [from, to) (relative to guest) of the new
+ * clusters were written: with extended L2 entries just the subclusters they touch
+ * become allocated, the rest keep their old state (unallocated or reading as zeroes).
+ */
+static int qcow2_link_range(BlockDriverState *bs, int64_t guest, int64_t host, int64_t nclusters,
+                            int64_t from, int64_t to)
 {
     BDRVQcow2State *s = bs->opaque;
     void *table;
@@ -539,8 +663,11 @@ int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64
     int l2_index = qcow2_l2_index(s, guest);
     uint64_t *old = g_new(uint64_t, nclusters);
     for (int64_t i = 0; i < nclusters; i++) {
-        old[i] = qcow2_l2_get(table, l2_index + i);
-        qcow2_l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
+        int64_t base = i << s->cluster_bits;
+        old[i] = qcow2_l2_entry(s, table, l2_index + i);
+        qcow2_l2_set_entry(s, table, l2_index + i, (uint64_t)(host + base) | QCOW_OFLAG_COPIED);
+        qcow2_mark_subclusters(s, table, l2_index + i, MAX(from, base) - base,
+                               MIN(to, base + s->cluster_size) - base);
     }
     qcow2_cache_mark_dirty(s->l2_cache, table);
     qcow2_cache_put(s->l2_cache, &table);
@@ -551,12 +678,167 @@ int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64
     return 0;
 }
 
+int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64_t nclusters)
+{
+    BDRVQcow2State *s = bs->opaque;
+    return qcow2_link_range(bs, guest, host, nclusters, 0, nclusters << s->cluster_bits);
+}
+
+/* Report an extended L2 entry whose bitmap is impossible (see qcow2_get_subcluster_type). */
+static int qcow2_invalid_entry(BlockDriverState *bs, int64_t offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l1_index = qcow2_l1_index(s, offset);
+    uint64_t l2_offset = l1_index < s->l1_size ? s->l1_table[l1_index] & L1E_OFFSET_MASK : 0;
+    return qcow2_signal_corruption(bs, "Invalid cluster entry found  (L2 offset: %#" PRIx64
+                                   ", L2 index: %#x)", l2_offset, qcow2_l2_index(s, offset));
+}
+
+/* Is the extended L2 entry idx of table consistent (any subcluster will do)? */
+static bool qcow2_ext_entry_valid(BDRVQcow2State *s, const void *table, int idx)
+{
+    Qcow2ClusterType t;
+    return qcow2_get_subcluster_type(s, qcow2_l2_entry(s, table, idx),
+                                     qcow2_l2_bitmap(s, table, idx), 0, &t);
+}
+
+/* Fill the COW tail buffer: guest bytes [guest, guest+len), zeroes past the disk end. */
+static int qcow2_read_tail(BlockDriverState *bs, int64_t guest, int64_t len, uint8_t *buf)
+{
+    int64_t readable = MIN(len, MAX(0, bs->total_size - guest));
+    memset(buf, 0, len);
+    return qcow2_read_old(bs, guest, readable, buf);
+}
+
+/*
+ * Extended L2: overwrite bytes [offset, offset+n) of a run of unshared host clusters
+ * (first at `host`, table pinned and released here).  Subclusters that are not yet
+ * allocated get their untouched part copied from what the guest sees now (backing
+ * file or zeroes) and their allocation bits set once the data is written.
+ */
+static int64_t qcow2_write_in_place_ext(BlockDriverState *bs, void *table, int64_t offset,
+                                        int64_t n, uint64_t host, IOVector *qiov,
+                                        size_t qiov_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int l2_index = qcow2_l2_index(s, offset);
+    int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
+    int64_t cluster_start = offset - in_cluster;
+    int64_t rel_to = in_cluster + n;
+    int64_t sc_from = in_cluster & ~(s->subcluster_size - 1);
+    int64_t sc_to = qcow2_align_up(rel_to, s->subcluster_size);
+    int64_t nclusters = qcow2_size_to_clusters(s, rel_to);
+    Qcow2ClusterType head_t = QCOW2_CLUSTER_NORMAL, tail_t = QCOW2_CLUSTER_NORMAL;
+    bool all_normal = true;
+    for (int64_t c = sc_from; c < sc_to; c += s->subcluster_size) {
+        int idx = l2_index + (int)(c >> s->cluster_bits);
+        Qcow2ClusterType t;
+        if (!qcow2_get_subcluster_type(s, qcow2_l2_entry(s, table, idx),
+                                       qcow2_l2_bitmap(s, table, idx),
+                                       qcow2_sc_index(s, c), &t)) {
+            qcow2_cache_put(s->l2_cache, &table);
+            return qcow2_invalid_entry(bs, cluster_start + c);
+        }
+        if (c == sc_from) {
+            head_t = t;
+        }
+        tail_t = t;
+        all_normal &= t == QCOW2_CLUSTER_NORMAL;
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    int64_t head_len = head_t == QCOW2_CLUSTER_NORMAL ? 0 : in_cluster - sc_from;
+    int64_t tail_len = tail_t == QCOW2_CLUSTER_NORMAL ? 0 : sc_to - rel_to;
+    int64_t from = in_cluster - head_len;
+    int ret = qcow2_check_overlap(bs, host + from, head_len + n + tail_len, true);
+    if (ret < 0) {
+        return ret;
+    }
+    IOVector data;
+    iovec_init(&data, qiov->niov);
+    iovec_concat(&data, qiov, qiov_offset, n);
+    if (all_normal) {
+        ret = qcow2_unlocked_data_io(bs, true, host + in_cluster, n, &data);
+        iovec_destroy(&data);
+        return ret < 0 ? ret : n;
+    }
+    uint8_t *head = head_len ? bdrv_blockalign(bs, head_len) : NULL;
+    uint8_t *tail = tail_len ? bdrv_blockalign(bs, tail_len) : NULL;
+    ret = qcow2_read_old(bs, cluster_start + from, head_len, head);
+    if (ret == 0 && tail) {
+        ret = qcow2_read_tail(bs, cluster_start + rel_to, tail_len, tail);
+    }
+    if (ret == 0) {
+        qcow2_inflight_add(s, cluster_start, cluster_start + (nclusters << s->cluster_bits));
+        ret = qcow2_write_new_clusters(bs, host + from, head_len + n + tail_len, head, head_len,
+                                       &data, tail, tail_len);
+    }
+    if (ret == 0) {
+        ret = qcow2_get_l2_table_for_write(bs, cluster_start, &table);
+    }
+    if (ret == 0) {
+        for (int64_t i = 0; i < nclusters; i++) {
+            int64_t base = i << s->cluster_bits;
+            uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
+            /* Discarded meanwhile: the data went to a cluster no longer mapped here. */
+            if ((e & QCOW_OFLAG_COMPRESSED) || (e & L2E_OFFSET_MASK) != host + base) {
+                continue;
+            }
+            qcow2_mark_subclusters(s, table, l2_index + i, MAX(from, base) - base,
+                                   MIN(rel_to + tail_len, base + s->cluster_size) - base);
+        }
+        qcow2_cache_mark_dirty(s->l2_cache, table);
+        qcow2_cache_put(s->l2_cache, &table);
+    }
+    qcow2_inflight_remove(s, cluster_start);     /* no-op if never registered */
+    iovec_destroy(&data);
+    if (head) {
+        qemu_vfree(head);
+    }
+    if (tail) {
+        qemu_vfree(tail);
+    }
+    return ret < 0 ? ret : n;
+}
+
 /*
  * Write guest bytes [offset, offset+bytes) that lie within one L2 table, allocating
  * clusters as needed.  Returns the number of bytes handled (>= 0; 0 when it had
  * to wait for another allocation and the caller should simply call again) or
  * -errno.
  */
+/*
+ * Extended L2: the bytes of a new allocation (relative to the first cluster) that
+ * must be written when the guest writes [in_cluster, tail_start): the subclusters
+ * the write touches, widened in the first and last cluster to the old host
+ * cluster's allocated subclusters (whose data moves along) or to the whole cluster
+ * when it was compressed.
+ */
+static void qcow2_ext_cow_range(BDRVQcow2State *s, const void *table, int l2_index,
+                                int64_t in_cluster, int64_t tail_start, int64_t *from,
+                                int64_t *to)
+{
+    uint64_t e = qcow2_l2_entry(s, table, l2_index);
+    uint32_t alloc = (uint32_t)(qcow2_l2_bitmap(s, table, l2_index) & QCOW2_SC_ALL_ALLOC);
+    int64_t start = in_cluster & ~(s->subcluster_size - 1);
+    if (e & QCOW_OFLAG_COMPRESSED) {
+        start = 0;
+    } else if ((e & L2E_OFFSET_MASK) && alloc) {
+        start = MIN(start, (int64_t)__builtin_ctz(alloc) << s->subcluster_bits);
+    }
+    int64_t last = (tail_start - 1) >> s->cluster_bits;
+    int64_t base = last << s->cluster_bits;
+    e = qcow2_l2_entry(s, table, l2_index + last);
+    alloc = (uint32_t)(qcow2_l2_bitmap(s, table, l2_index + last) & QCOW2_SC_ALL_ALLOC);
+    int64_t end = qcow2_align_up(tail_start - base, s->subcluster_size);
+    if (e & QCOW_OFLAG_COMPRESSED) {
+        end = s->cluster_size;
+    } else if ((e & L2E_OFFSET_MASK) && alloc) {
+        end = MAX(end, (int64_t)(32 - __builtin_clz(alloc)) << s->subcluster_bits);
+    }
+    *from = start;
+    *to = base + end;
+}
+
 static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                  IOVector *qiov, size_t qiov_offset)
 {
@@ -575,8 +857,11 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     if (ret < 0) {
         return ret;
     }
-    uint64_t first = qcow2_l2_get(table, l2_index);
+    uint64_t first = qcow2_l2_entry(s, table, l2_index);
     ret = qcow2_check_l2_entry(bs, first, offset);
+    if (ret == 0 && qcow2_has_subclusters(s) && !qcow2_ext_entry_valid(s, table, l2_index)) {
+        ret = qcow2_invalid_entry(bs, offset);
+    }
     if (ret < 0) {
         qcow2_cache_put(s->l2_cache, &table);
         return ret;
@@ -587,13 +872,16 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         uint64_t host = first & L2E_OFFSET_MASK;
         int64_t n = MIN(bytes, s->cluster_size - in_cluster);
         for (int i = l2_index + 1; n < bytes; i++) {
-            uint64_t e = qcow2_l2_get(table, i);
+            uint64_t e = qcow2_l2_entry(s, table, i);
             if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
                 !(e & QCOW_OFLAG_COPIED) ||
                 (e & L2E_OFFSET_MASK) != host + ((int64_t)(i - l2_index) << s->cluster_bits)) {
                 break;
             }
             n = MIN(bytes, n + s->cluster_size);
+        }
+        if (qcow2_has_subclusters(s)) {
+            return qcow2_write_in_place_ext(bs, table, offset, n, host, qiov, qiov_offset);
         }
         qcow2_cache_put(s->l2_cache, &table);
         ret = qcow2_has_data_file(s) ? 0 : qcow2_check_overlap(bs, host + in_cluster, n, true);
@@ -613,18 +901,25 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     int64_t total = in_cluster + bytes;
     int64_t max_clusters = qcow2_size_to_clusters(s, total);
     while (nclusters < max_clusters) {
-        uint64_t e = qcow2_l2_get(table, l2_index + nclusters);
+        uint64_t e = qcow2_l2_entry(s, table, l2_index + nclusters);
         Qcow2ClusterType et = qcow2_get_cluster_type(s, e);
-        if (et == QCOW2_CLUSTER_NORMAL && (e & QCOW_OFLAG_COPIED)) {
-            break;
+        if ((et == QCOW2_CLUSTER_NORMAL && (e & QCOW_OFLAG_COPIED)) ||
+            (qcow2_has_subclusters(s) && !qcow2_ext_entry_valid(s, table, l2_index + nclusters))) {
+            break;      /* (a bad entry is reported when a chunk starts there) */
         }
         nclusters++;
     }
-    qcow2_cache_put(s->l2_cache, &table);
     int64_t run_end = MIN(total, nclusters << s->cluster_bits);   /* relative to cluster start */
     int64_t n = run_end - in_cluster;                               /* guest bytes written */
     int64_t tail_start = in_cluster + n;                            /* relative */
     int64_t alloc_bytes = qcow2_align_up(tail_start, s->cluster_size);
+    /* Bytes [cow_from, cow_to) of the new clusters are written (all of them without
+     * extended L2 entries). */
+    int64_t cow_from = 0, cow_to = alloc_bytes;
+    if (qcow2_has_subclusters(s)) {
+        qcow2_ext_cow_range(s, table, l2_index, in_cluster, tail_start, &cow_from, &cow_to);
+    }
+    qcow2_cache_put(s->l2_cache, &table);
 
     /* With an external data file the data cluster of a guest cluster is fixed: it
      * is at the same offset in the data file and has no refcount. */
@@ -637,27 +932,25 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     if (ret < 0) {
         return ret;
     }
-    /* Copy-on-write: head [0, in_cluster) and tail [tail_start, alloc_bytes). */
+    /* Copy-on-write: head [cow_from, in_cluster) and tail [tail_start, cow_to). */
     uint8_t *head = NULL, *tail = NULL;
-    int64_t tail_len = alloc_bytes - tail_start;
-    if (in_cluster) {
-        head = bdrv_blockalign(bs, in_cluster);
-        ret = qcow2_read_old(bs, cluster_start, in_cluster, head);
+    int64_t head_len = in_cluster - cow_from;
+    int64_t tail_len = cow_to - tail_start;
+    if (head_len) {
+        head = bdrv_blockalign(bs, head_len);
+        ret = qcow2_read_old(bs, cluster_start + cow_from, head_len, head);
     }
     if (ret == 0 && tail_len) {
         tail = bdrv_blockalign(bs, tail_len);
-        int64_t tail_guest = cluster_start + tail_start;
-        int64_t readable = MIN(tail_len, MAX(0, bs->total_size - tail_guest));
-        memset(tail, 0, tail_len);
-        ret = qcow2_read_old(bs, tail_guest, readable, tail);
+        ret = qcow2_read_tail(bs, cluster_start + tail_start, tail_len, tail);
     }
     if (ret == 0) {
         qcow2_inflight_add(s, cluster_start, cluster_start + alloc_bytes);
         IOVector data;
         iovec_init(&data, qiov->niov);
         iovec_concat(&data, qiov, qiov_offset, n);
-        ret = qcow2_write_new_clusters(bs, host, alloc_bytes, head, in_cluster, &data, tail,
-                                       tail_len);
+        ret = qcow2_write_new_clusters(bs, host + cow_from, cow_to - cow_from, head, head_len,
+                                       &data, tail, tail_len);
         iovec_destroy(&data);
     }
     if (head) {
@@ -667,7 +960,8 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         qemu_vfree(tail);
     }
     if (ret == 0) {
-        ret = qcow2_link_clusters(bs, cluster_start, host, alloc_bytes >> s->cluster_bits);
+        ret = qcow2_link_range(bs, cluster_start, host, alloc_bytes >> s->cluster_bits, cow_from,
+                               cow_to);
     }
     if (ret < 0 && !data_file) {
         qcow2_free_clusters(bs, host, alloc_bytes, false);
@@ -698,11 +992,98 @@ int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVect
  * Discarded clusters read as zeroes on v3 (zero flag where data or a backing file
  * would otherwise show through), and fall through to the backing file on v2.
  */
+/*
+ * Extended L2 entry for whole-cluster write-zeroes (zero) or discard of entry e:
+ * false when it stays as it is.  *free_old: the old host cluster is released.
+ */
+static bool qcow2_ext_zero_entry(BlockDriverState *bs, uint64_t e, uint64_t bitmap, bool zero,
+                                 bool unmap, uint64_t *ne, uint64_t *nbitmap, bool *free_old)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+    bool allocated = t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_COMPRESSED;
+    if (zero) {
+        /* Every subcluster reads as zeroes; the host cluster stays unless unmapping
+         * (a compressed one never stays). */
+        *free_old = t == QCOW2_CLUSTER_COMPRESSED || (unmap && allocated);
+        *ne = *free_old ? 0 : e;
+        *nbitmap = QCOW2_SC_ALL_ZERO;
+    } else if (bs->backing_file[0] || allocated) {
+        *free_old = allocated;
+        *ne = 0;
+        *nbitmap = QCOW2_SC_ALL_ZERO;
+    } else {
+        *free_old = false;
+        *ne = e;
+        *nbitmap = bitmap;
+    }
+    return *ne != e || *nbitmap != bitmap;
+}
+
+/* qcow2_zero_or_discard with extended L2 entries. */
+static int qcow2_zero_or_discard_ext(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                     bool zero, bool unmap)
+{
+    BDRVQcow2State *s = bs->opaque;
+    while (bytes > 0) {
+        int l2_index = qcow2_l2_index(s, offset);
+        int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
+        void *table;
+        uint64_t l1e, ne, nbitmap;
+        bool free_old;
+        int ret = qcow2_get_l2(bs, offset, &table, &l1e);
+        if (ret < 0) {
+            return ret;
+        }
+        bool need_write = false;
+        if (table) {
+            for (int64_t i = 0; i < n && !need_write; i++) {
+                need_write = qcow2_ext_zero_entry(bs, qcow2_l2_entry(s, table, l2_index + i),
+                                                  qcow2_l2_bitmap(s, table, l2_index + i), zero,
+                                                  unmap, &ne, &nbitmap, &free_old);
+            }
+            qcow2_cache_put(s->l2_cache, &table);
+        } else {
+            need_write = qcow2_ext_zero_entry(bs, 0, 0, zero, unmap, &ne, &nbitmap, &free_old);
+        }
+        if (need_write) {
+            ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+            if (ret < 0) {
+                return ret;
+            }
+            uint64_t *old = g_new0(uint64_t, n);
+            for (int64_t i = 0; i < n; i++) {
+                uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
+                if (qcow2_ext_zero_entry(bs, e, qcow2_l2_bitmap(s, table, l2_index + i), zero,
+                                         unmap, &ne, &nbitmap, &free_old)) {
+                    qcow2_l2_set_entry(s, table, l2_index + i, ne);
+                    qcow2_l2_set_bitmap(s, table, l2_index + i, nbitmap);
+                    old[i] = free_old ? e : 0;
+                }
+            }
+            qcow2_cache_mark_dirty(s->l2_cache, table);
+            qcow2_cache_put(s->l2_cache, &table);
+            for (int64_t i = 0; i < n; i++) {
+                if (old[i]) {
+                    qcow2_free_any_cluster(bs, old[i], !zero || unmap);
+                }
+            }
+            g_free(old);
+        }
+        offset += n << s->cluster_bits;
+        bytes -= n << s->cluster_bits;
+    }
+    return 0;
+}
+
 static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                  bool zero, bool unmap)
 {
     BDRVQcow2State *s = bs->opaque;
     bool v3 = s->qcow_version >= 3;
+    if (qcow2_has_subclusters(s)) {
+        return qcow2_zero_or_discard_ext(bs, offset, bytes, zero, unmap);
+    }
     while (bytes > 0) {
         int l2_index = qcow2_l2_index(s, offset);
         int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
@@ -799,9 +1180,161 @@ static bool qcow2_cluster_reads_zero(BlockDriverState *bs, int64_t offset)
            (type == QCOW2_CLUSTER_UNALLOCATED && !bs->backing_file[0]);
 }
 
+/*
+ * Extended L2: do guest bytes [offset, offset+bytes) read as zeroes by their status
+ * alone (zero subclusters, or unallocated ones over nothing or over zeroes of the
+ * backing chain), as qemu's test before zeroing a whole subcluster?
+ */
+static bool qcow2_range_is_zero(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    bytes = MIN(bytes, MAX(0, bs->total_size - offset));
+    while (bytes > 0) {
+        int64_t n = bytes;
+        uint64_t host;
+        Qcow2ClusterType type;
+        if (qcow2_get_host_offset(bs, offset, &n, &host, &type) < 0) {
+            return false;
+        }
+        if (type == QCOW2_CLUSTER_UNALLOCATED || type == QCOW2_CLUSTER_UNALLOCATED_ALLOC) {
+            for (int64_t done = 0; bs->backing && done < n;) {
+                int64_t m;
+                int st = bdrv_block_status_above(bs->backing, NULL, offset + done, n - done, &m,
+                                                 NULL, NULL, NULL);
+                if (st < 0 && offset + done >= bdrv_getlength(bs->backing)) {
+                    break;      /* past the end of the backing file: zeroes */
+                }
+                if (st < 0 || !(st & BDRV_BLOCK_ZERO) || m <= 0) {
+                    return false;
+                }
+                done += m;
+            }
+        } else if (type != QCOW2_CLUSTER_ZERO_PLAIN && type != QCOW2_CLUSTER_ZERO_ALLOC) {
+            return false;
+        }
+        offset += n;
+        bytes -= n;
+    }
+    return true;
+}
+
+/* Extended L2: subclusters [sc, sc + nsc) of the cluster at offset read as zeroes from
+ * now on; -ENOTSUP for a compressed cluster, which has no subclusters. */
+static int qcow2_zero_subclusters(BlockDriverState *bs, int64_t offset, int nsc)
+{
+    BDRVQcow2State *s = bs->opaque;
+    void *table;
+    int ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+    if (ret < 0) {
+        return ret;
+    }
+    int idx = qcow2_l2_index(s, offset);
+    int sc = qcow2_sc_index(s, offset);
+    if (qcow2_l2_entry(s, table, idx) & QCOW_OFLAG_COMPRESSED) {
+        qcow2_cache_put(s->l2_cache, &table);
+        return -ENOTSUP;
+    }
+    uint64_t r = qcow2_sc_range(sc, MIN(sc + nsc, QCOW2_EXTL2_SUBCLUSTERS));
+    uint64_t old = qcow2_l2_bitmap(s, table, idx);
+    uint64_t bitmap = (old | (r << 32)) & ~r;
+    if (bitmap != old) {
+        qcow2_l2_set_bitmap(s, table, idx, bitmap);
+        qcow2_cache_mark_dirty(s->l2_cache, table);
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    return 0;
+}
+
+/* Extended L2: zero the subcluster-aligned [offset, end) (end may be the disk end):
+ * partial clusters per subcluster, whole clusters through their entries. */
+static int qcow2_zeroize_aligned_ext(BlockDriverState *bs, int64_t offset, int64_t end,
+                                     int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t head = MIN(end, qcow2_align_up(offset, s->cluster_size)) - offset;
+    offset += head;
+    int64_t tail = end >= bs->total_size ? 0
+                                         : end - MAX(offset, qcow2_start_of_cluster(s, end));
+    end -= tail;
+    int ret = 0;
+    if (head) {
+        ret = qcow2_zero_subclusters(bs, offset - head,
+                                     (int)qcow2_align_up(head, s->subcluster_size) >>
+                                     s->subcluster_bits);
+    }
+    if (ret == 0 && end > offset) {
+        ret = qcow2_zero_or_discard_ext(bs, offset,
+                                        qcow2_size_to_clusters(s, end - offset) << s->cluster_bits,
+                                        true, flags & BDRV_REQ_MAY_UNMAP);
+    }
+    if (ret == 0 && tail) {
+        ret = qcow2_zero_subclusters(bs, end, (int)qcow2_align_up(tail, s->subcluster_size) >>
+                                     s->subcluster_bits);
+    }
+    return ret;
+}
+
+/*
+ * Extended L2 write-zeroes, split as qemu's block layer splits it at subcluster
+ * alignment: an unaligned head and tail each on their own, zeroed as a whole
+ * subcluster when the rest of it reads as zeroes already, else written as zero data
+ * (as is a piece that meets a compressed cluster).
+ */
+static int qcow2_subcluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                    int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t sc = s->subcluster_size;
+    int64_t end = offset + bytes;
+    int64_t end_tail = end & (sc - 1);
+    while (offset < end) {
+        int64_t n = end - offset;
+        if (offset & (sc - 1)) {
+            n = MIN(n, sc - (offset & (sc - 1)));
+        } else if (end_tail && n > sc) {
+            n -= end_tail;
+        }
+        int64_t start = offset, stop = offset + n;
+        int64_t pad_head = start & (sc - 1);
+        int64_t pad_tail = stop == bs->total_size ? 0 : qcow2_align_up(stop, sc) - stop;
+        int ret = 0;
+        if (pad_head || pad_tail) {
+            int64_t len = sc;
+            uint64_t host;
+            Qcow2ClusterType type = QCOW2_CLUSTER_NORMAL;
+            start -= pad_head;
+            stop = start + sc;
+            if (!qcow2_range_is_zero(bs, start, pad_head) ||
+                !qcow2_range_is_zero(bs, offset + n, pad_tail)) {
+                ret = -ENOTSUP;
+            } else {
+                ret = qcow2_get_host_offset(bs, start, &len, &host, &type);
+            }
+            if (ret == 0 && type != QCOW2_CLUSTER_UNALLOCATED &&
+                type != QCOW2_CLUSTER_UNALLOCATED_ALLOC && type != QCOW2_CLUSTER_ZERO_PLAIN &&
+                type != QCOW2_CLUSTER_ZERO_ALLOC) {
+                ret = -ENOTSUP;
+            }
+        }
+        if (ret == 0) {
+            ret = qcow2_zeroize_aligned_ext(bs, start, stop, flags);
+        }
+        if (ret == -ENOTSUP) {
+            ret = qcow2_write_zero_buf(bs, offset, n);
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        offset += n;
+    }
+    return 0;
+}
+
 int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (qcow2_has_subclusters(s)) {
+        return qcow2_subcluster_zeroize(bs, offset, bytes, flags);
+    }
     /* v2 has no zero flag: without a backing file unallocated clusters read as zero,
      * so whole clusters are deallocated; with one, zero data must be written. */
     bool v2_dealloc = s->qcow_version < 3 && !bs->backing_file[0];
@@ -874,7 +1407,8 @@ int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new
         }
         int64_t todo = 0;
         for (int64_t i = 0; i < n; i++) {
-            if (qcow2_get_cluster_type(s, qcow2_l2_get(table, l2_index + i)) == QCOW2_CLUSTER_UNALLOCATED) {
+            if (qcow2_get_cluster_type(s, qcow2_l2_entry(s, table, l2_index + i)) ==
+                QCOW2_CLUSTER_UNALLOCATED) {
                 todo++;
             } else {
                 break;
@@ -909,8 +1443,10 @@ int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new
             return ret;
         }
         for (int64_t i = 0; i < todo; i++) {
-            qcow2_l2_set(table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) |
-                                        QCOW_OFLAG_COPIED);
+            /* With extended L2 entries the bitmap stays: preallocated subclusters
+             * are not allocated (they read as zeroes), as qemu leaves them. */
+            qcow2_l2_set_entry(s, table, l2_index + i, (uint64_t)(host + (i << s->cluster_bits)) |
+                               QCOW_OFLAG_COPIED);
         }
         qcow2_cache_mark_dirty(s->l2_cache, table);
         qcow2_cache_put(s->l2_cache, &table);

@@ -2,8 +2,9 @@
  * qcow2 image creation (qcow2 spec "Header", "Host cluster management"): writes
  * a minimal image (header, one-cluster refcount table, one refcount block), then
  * opens it and lets the normal paths grow the L1 table to the requested size,
- * write header extensions and preallocate.  Option names, defaults and error
- * texts are those of qemu-img's qcow2 create options.
+ * write header extensions and preallocate (incompatible bit 4 for "Extended L2
+ * Entries", which makes every L2 table hold cluster_size / 16 entries).  Option
+ * names, defaults and error texts are those of qemu-img's qcow2 create options.
  * data_file (qcow2 spec: incompatible bit 2 and the "External data file name"
  * extension) first creates that file, empty, under the name as given (from the
  * current directory, as qemu-img); the resize to the virtual size then sizes it.
@@ -59,6 +60,7 @@ typedef struct Qcow2CreateParams {
     int cluster_bits;
     int refcount_order;
     bool lazy_refcounts;
+    bool extended_l2;
     uint8_t compression_type;
     PreallocMode prealloc;
     const char *backing_file;
@@ -147,13 +149,21 @@ static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **err
         error_setg(errp, "Parameter 'compression-type' does not accept value '%s'", ct);
         return -EINVAL;
     }
-    if (opts_get_bool(opts, "extended_l2", false, &err) || err) {
-        if (err) {
-            error_propagate(errp, err);
-        } else {
-            error_setg(errp, "Extended L2 entries are not supported");
-        }
-        return -ENOTSUP;
+    /* "Extended L2 Entries": v3 only, and subclusters of at least 512 bytes. */
+    p->extended_l2 = opts_get_bool(opts, "extended_l2", false, &err);
+    if (err) {
+        error_propagate(errp, err);
+        return -EINVAL;
+    }
+    if (p->extended_l2 && p->version < 3) {
+        error_setg(errp, "Extended L2 entries are only supported with compatibility level 1.1 "
+                   "and above (use version=v3 or greater)");
+        return -EINVAL;
+    }
+    if (p->extended_l2 && p->cluster_bits < QCOW2_EXTL2_MIN_CLUSTER_BITS) {
+        error_setg(errp, "Extended L2 entries are only supported with cluster sizes of at least "
+                   "%d bytes", 1 << QCOW2_EXTL2_MIN_CLUSTER_BITS);
+        return -EINVAL;
     }
     p->data_file = opts_get(opts, "data_file");
     p->data_file_raw = opts_get_bool(opts, "data_file_raw", false, &err);
@@ -167,7 +177,7 @@ static int qcow2_parse_create_opts(Opts *opts, Qcow2CreateParams *p, Error **err
         error_setg(errp, "Backing format cannot be used without backing file");
         return -EINVAL;
     }
-    if (p->backing_file && p->prealloc != PREALLOC_MODE_OFF) {
+    if (p->backing_file && p->prealloc != PREALLOC_MODE_OFF && !p->extended_l2) {
         error_setg(errp, "Backing file and preallocation can only be used at the same time if "
                    "extended_l2 is on");
         return -EINVAL;
@@ -233,7 +243,8 @@ static int qcow2_write_empty_image(const char *filename, const Qcow2CreateParams
     put_be64(buf + 48, cs);                 /* refcount table at cluster 1 */
     put_be32(buf + 56, 1);
     if (p->version >= 3) {
-        uint64_t incompat = p->data_file ? QCOW2_INCOMPAT_DATA_FILE : 0;
+        uint64_t incompat = (p->data_file ? QCOW2_INCOMPAT_DATA_FILE : 0) |
+                            (p->extended_l2 ? QCOW2_INCOMPAT_EXTL2 : 0);
         if (p->compression_type != QCOW2_COMPRESSION_TYPE_ZLIB) {
             incompat |= QCOW2_INCOMPAT_COMPRESSION;
         }

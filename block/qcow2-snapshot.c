@@ -187,7 +187,7 @@ static int qcow2_walk_l1(BlockDriverState *bs, uint64_t *l1, uint32_t l1_size, i
             return ret;
         }
         for (int64_t j = 0; j < s->l2_size; j++) {
-            uint64_t e = qcow2_l2_get(l2, j);
+            uint64_t e = qcow2_l2_entry(s, l2, j);
             Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
             if (t == QCOW2_CLUSTER_COMPRESSED) {
                 if (addend) {
@@ -209,7 +209,7 @@ static int qcow2_walk_l1(BlockDriverState *bs, uint64_t *l1, uint32_t l1_size, i
                 }
                 uint64_t ne = rc == 1 ? (e | QCOW_OFLAG_COPIED) : (e & ~QCOW_OFLAG_COPIED);
                 if (ret == 0 && ne != e) {
-                    qcow2_l2_set(l2, j, ne);
+                    qcow2_l2_set_entry(s, l2, j, ne);
                     qcow2_cache_mark_dirty(s->l2_cache, l2);
                 }
             }

@@ -410,7 +410,7 @@ static bool qcow2_detect_metadata_preallocation(BlockDriverState *bs)
         if (qcow2_get_refcount(bs, i, &rc) < 0) {
             return false;
         }
-        if (rc && ++allocated > threshold) {
+        if (rc && ++allocated >= threshold) {
             return true;
         }
     }
@@ -583,8 +583,6 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
         return -EINVAL;
     }
     s->cluster_size = 1LL << s->cluster_bits;
-    s->l2_bits = s->cluster_bits - 3;
-    s->l2_size = 1LL << s->l2_bits;
     s->csize_shift = 62 - (s->cluster_bits - 8);
     s->csize_mask = (1ULL << (s->cluster_bits - 8)) - 1;
     s->cluster_offset_mask = (1ULL << s->csize_shift) - 1;
@@ -614,6 +612,18 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
             return ret;
         }
     }
+    /* "Extended L2 Entries": 16-byte entries, 32 subclusters of at least 512 bytes. */
+    s->l2_bits = s->cluster_bits - (qcow2_has_subclusters(s) ? 4 : 3);
+    s->l2_size = 1LL << s->l2_bits;
+    s->subcluster_bits = s->cluster_bits;
+    if (qcow2_has_subclusters(s)) {
+        s->subcluster_bits -= __builtin_ctz(QCOW2_EXTL2_SUBCLUSTERS);
+        if (s->subcluster_bits < QCOW2_MIN_CLUSTER_BITS) {
+            error_setg(errp, "Unsupported subcluster size: %d", 1 << s->subcluster_bits);
+            return -EINVAL;
+        }
+    }
+    s->subcluster_size = 1LL << s->subcluster_bits;
     if (s->refcount_order < 0 || s->refcount_order > 6) {
         error_setg(errp, "Reference count entry width too large; may not exceed 64 bits");
         return -EINVAL;
@@ -1051,6 +1061,12 @@ static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t byte
     switch (type) {
     case QCOW2_CLUSTER_UNALLOCATED:
         return bs->backing_file[0] ? 0 : BDRV_BLOCK_ZERO;
+    case QCOW2_CLUSTER_UNALLOCATED_ALLOC:
+        /* A host cluster is there, but not this subcluster's data (qemu-img map shows
+         * its offset); what it reads comes from below. */
+        *map = host;
+        *file = bs->file;
+        return BDRV_BLOCK_OFFSET_VALID | (bs->backing_file[0] ? 0 : BDRV_BLOCK_ZERO);
     case QCOW2_CLUSTER_ZERO_PLAIN:
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
     case QCOW2_CLUSTER_ZERO_ALLOC:

@@ -2,7 +2,8 @@
  * qcow2 format driver: on-disk constants and in-memory state.
  * Follows the QEMU qcow2 image format specification (docs/interop/qcow2.txt):
  * "Header", "Header extensions", "Host cluster management" (refcounts),
- * "Cluster mapping" (L1/L2 tables, compressed and zero clusters), "Snapshots",
+ * "Cluster mapping" (L1/L2 tables, compressed and zero clusters), "Extended L2
+ * Entries" (128-bit L2 entries with a "Subcluster Allocation Bitmap"), "Snapshots",
  * and external data files (incompatible bit 2, autoclear bit 1, "External data
  * file name" extension): guest clusters then live in another file at host
  * offset == guest offset and are not refcounted.
@@ -37,6 +38,13 @@
 #define REFT_OFFSET_MASK       0xfffffffffffffe00ULL
 #define REFT_RESERVED_MASK     0x1ffULL
 
+/* "Extended L2 Entries": 32 subclusters per cluster; clusters of at least 16 KiB */
+#define QCOW2_EXTL2_SUBCLUSTERS     32
+#define QCOW2_EXTL2_MIN_CLUSTER_BITS 14
+/* "Subcluster Allocation Bitmap": bits 0-31 allocated, 32-63 reads as zeroes */
+#define QCOW2_SC_ALL_ALLOC          0x00000000ffffffffULL
+#define QCOW2_SC_ALL_ZERO           0xffffffff00000000ULL
+
 /* Feature bits ("Header", bytes 72-95) */
 #define QCOW2_INCOMPAT_DIRTY        (1ULL << 0)
 #define QCOW2_INCOMPAT_CORRUPT      (1ULL << 1)
@@ -44,7 +52,8 @@
 #define QCOW2_INCOMPAT_COMPRESSION  (1ULL << 3)
 #define QCOW2_INCOMPAT_EXTL2        (1ULL << 4)
 #define QCOW2_INCOMPAT_KNOWN        (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | \
-                                     QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION)
+                                     QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION | \
+                                     QCOW2_INCOMPAT_EXTL2)
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
 #define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
 #define QCOW2_AUTOCLEAR_DATA_FILE_RAW (1ULL << 1)
@@ -67,6 +76,9 @@ typedef enum Qcow2ClusterType {
     QCOW2_CLUSTER_ZERO_ALLOC,
     QCOW2_CLUSTER_NORMAL,
     QCOW2_CLUSTER_COMPRESSED,
+    /* Extended L2 only: the cluster has a host cluster, but this subcluster is not
+     * allocated (it reads from the backing file, or zeroes). */
+    QCOW2_CLUSTER_UNALLOCATED_ALLOC,
 } Qcow2ClusterType;
 
 typedef struct Qcow2Snapshot {
@@ -118,6 +130,9 @@ typedef struct BDRVQcow2State {
     int64_t cluster_size;
     int l2_bits;                 /* log2 of entries per L2 table */
     int64_t l2_size;
+    int subcluster_bits;         /* log2 of the subcluster size (= cluster_bits without
+                                  * extended L2 entries) */
+    int64_t subcluster_size;
     int csize_shift;             /* compressed descriptor: sector count position */
     uint64_t csize_mask;
     uint64_t cluster_offset_mask;
@@ -228,6 +243,12 @@ int qcow2_flush_caches(BlockDriverState *bs);
 
 /* qcow2-cluster.c */
 Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry);
+/* Type of subcluster sc of an extended L2 entry; false for an impossible
+ * combination ("Subcluster Allocation Bitmap": allocated and reading as zeroes,
+ * or allocated without a host cluster), which the caller reports as corruption.
+ * Bits in a compressed cluster's bitmap are only reported by check, as qemu does. */
+bool qcow2_get_subcluster_type(BDRVQcow2State *s, uint64_t l2_entry, uint64_t l2_bitmap, int sc,
+                               Qcow2ClusterType *type);
 int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
                           uint64_t *host_offset, Qcow2ClusterType *type);
 int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact);
@@ -312,7 +333,7 @@ static inline int64_t qcow2_size_to_clusters(BDRVQcow2State *s, int64_t size)
     return (size + s->cluster_size - 1) >> s->cluster_bits;
 }
 
-/* Entry i of an L2 table (or any big-endian 64-bit table) as kept in the cache. */
+/* Word i of a big-endian 64-bit table (L1, refcount table, standard L2 table). */
 static inline uint64_t qcow2_l2_get(const void *table, int64_t i)
 {
     return ldq_be_p((const uint8_t *)table + i * 8);
@@ -321,6 +342,57 @@ static inline uint64_t qcow2_l2_get(const void *table, int64_t i)
 static inline void qcow2_l2_set(void *table, int64_t i, uint64_t v)
 {
     stq_be_p((uint8_t *)table + i * 8, v);
+}
+
+/* "Extended L2 Entries": 128-bit L2 entries, 32 subclusters per cluster. */
+static inline bool qcow2_has_subclusters(const BDRVQcow2State *s)
+{
+    return s->incompatible_features & QCOW2_INCOMPAT_EXTL2;
+}
+
+/* Bytes of one L2 entry: 8, or 16 with extended L2 entries. */
+static inline int qcow2_l2_entry_size(const BDRVQcow2State *s)
+{
+    return qcow2_has_subclusters(s) ? 16 : 8;
+}
+
+/* The descriptor (first 64 bits) of L2 entry i. */
+static inline uint64_t qcow2_l2_entry(const BDRVQcow2State *s, const void *table, int64_t i)
+{
+    return qcow2_l2_get(table, qcow2_has_subclusters(s) ? 2 * i : i);
+}
+
+static inline void qcow2_l2_set_entry(const BDRVQcow2State *s, void *table, int64_t i,
+                                      uint64_t v)
+{
+    qcow2_l2_set(table, qcow2_has_subclusters(s) ? 2 * i : i, v);
+}
+
+/* The subcluster allocation bitmap of L2 entry i (0 without extended L2 entries). */
+static inline uint64_t qcow2_l2_bitmap(const BDRVQcow2State *s, const void *table, int64_t i)
+{
+    return qcow2_has_subclusters(s) ? qcow2_l2_get(table, 2 * i + 1) : 0;
+}
+
+static inline void qcow2_l2_set_bitmap(const BDRVQcow2State *s, void *table, int64_t i,
+                                       uint64_t v)
+{
+    if (qcow2_has_subclusters(s)) {
+        qcow2_l2_set(table, 2 * i + 1, v);
+    }
+}
+
+/* Allocation bits of subclusters [first, end) (0 <= first <= end <= 32); the
+ * matching "reads as zeroes" bits are these shifted left by 32. */
+static inline uint64_t qcow2_sc_range(int first, int end)
+{
+    return ((1ULL << end) - 1) & ~((1ULL << first) - 1);
+}
+
+/* Index of the subcluster containing guest offset within its cluster. */
+static inline int qcow2_sc_index(const BDRVQcow2State *s, int64_t offset)
+{
+    return (int)((offset & (s->cluster_size - 1)) >> s->subcluster_bits);
 }
 
 static inline int qcow2_l2_index(BDRVQcow2State *s, int64_t offset)
