@@ -194,6 +194,14 @@ int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, 
         iovec_destroy(&q);
         goto out;
     }
+    /* The L2 table is made (or unshared) before the compressed bytes are allocated,
+     * as qemu orders it, so that both lay out the image alike. */
+    void *table;
+    ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+    if (ret < 0) {
+        goto out;
+    }
+    qcow2_cache_put(s->l2_cache, &table);
     int64_t host = qcow2_alloc_bytes(bs, (int)clen);
     if (host < 0) {
         ret = (int)host;
@@ -210,14 +218,14 @@ int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, 
     uint64_t nb_sectors = ((host + clen - 1) >> 9) - (host >> 9) + 1;
     uint64_t entry = QCOW_OFLAG_COMPRESSED | ((nb_sectors - 1) << s->csize_shift) |
                      (uint64_t)host;
-    void *table;
     ret = qcow2_get_l2_table_for_write(bs, offset, &table);
     if (ret < 0) {
         goto out;
     }
     int idx = qcow2_l2_index(s, offset);
-    uint64_t old = qcow2_l2_get(table, idx);
-    qcow2_l2_set(table, idx, entry);
+    uint64_t old = qcow2_l2_entry(s, table, idx);
+    qcow2_l2_set_entry(s, table, idx, entry);
+    qcow2_l2_set_bitmap(s, table, idx, 0);     /* "for compressed clusters": reserved */
     qcow2_cache_mark_dirty(s->l2_cache, table);
     qcow2_cache_put(s->l2_cache, &table);
     if (old) {
