@@ -11,6 +11,10 @@
  *    entries are set when it is written, as the slow path orders it.  A write
  *    that covers a cluster only partly needs the rest to read as zeroes, which
  *    new clusters beyond the end of the file do without being written.
+ * With "Extended L2 Entries" only the first kind is taken, and only when every
+ * subcluster the request touches is allocated ("Subcluster Allocation Bitmap"):
+ * then no bitmap changes.  Allocations and copy-on-write of subclusters go to the
+ * worker pool.
  * Anything else (metadata not cached, compressed or allocated-zero clusters,
  * copy-on-write from a backing file, the metadata lock busy) reports false and
  * takes the worker pool, and so does every request of an image with an external
@@ -55,16 +59,34 @@ static void *cached_l2(BDRVQcow2State *s, int64_t offset, bool for_write)
     return qcow2_cache_lookup(s->l2_cache, l2_offset);
 }
 
-/* A run of allocated, host-contiguous data clusters (unshared for writes)? */
-static bool map_allocated(BDRVQcow2State *s, const void *table, bool is_write, int l2_index,
-                          int64_t nclusters, uint64_t *host)
+/* Extended L2: are all subclusters of entry idx that bytes [from, to) of its cluster
+ * touch allocated (with a consistent bitmap)? */
+static bool subclusters_allocated(BDRVQcow2State *s, const void *table, int idx, int64_t from,
+                                  int64_t to)
 {
-    uint64_t start = qcow2_l2_get(table, l2_index) & L2E_OFFSET_MASK;
+    uint64_t bitmap = qcow2_l2_bitmap(s, table, idx);
+    uint64_t want = qcow2_sc_range((int)(from >> s->subcluster_bits),
+                                   (int)((to + s->subcluster_size - 1) >> s->subcluster_bits));
+    return !((bitmap >> 32) & bitmap) && (bitmap & want) == want;
+}
+
+/* A run of allocated, host-contiguous data clusters (unshared for writes) covering
+ * bytes [in_cluster, in_cluster + bytes) of the first one? */
+static bool map_allocated(BDRVQcow2State *s, const void *table, bool is_write, int l2_index,
+                          int64_t nclusters, int64_t in_cluster, int64_t bytes, uint64_t *host)
+{
+    uint64_t start = qcow2_l2_entry(s, table, l2_index) & L2E_OFFSET_MASK;
     if (!start || (start & (s->cluster_size - 1))) {
         return false;
     }
     for (int64_t i = 0; i < nclusters; i++) {
-        uint64_t e = qcow2_l2_get(table, l2_index + i);
+        uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
+        int64_t base = i << s->cluster_bits;
+        if (qcow2_has_subclusters(s) &&
+            !subclusters_allocated(s, table, l2_index + (int)i, MAX(in_cluster, base) - base,
+                                   MIN(in_cluster + bytes, base + s->cluster_size) - base)) {
+            return false;
+        }
         if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
             (is_write && !(e & QCOW_OFLAG_COPIED)) ||
             (e & L2E_OFFSET_MASK) != start + ((uint64_t)i << s->cluster_bits)) {
@@ -140,7 +162,7 @@ static bool map_alloc(BlockDriverState *bs, const void *table, int64_t offset, i
                       int64_t *host, void **token)
 {
     BDRVQcow2State *s = bs->opaque;
-    if (bs->backing || bs->backing_file[0] ||
+    if (qcow2_has_subclusters(s) || bs->backing || bs->backing_file[0] ||
         ((s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) &&
          !(s->incompatible_features & QCOW2_INCOMPAT_DIRTY))) {
         return false;       /* COW from the backing file, or the dirty bit must be written */
@@ -149,7 +171,7 @@ static bool map_alloc(BlockDriverState *bs, const void *table, int64_t offset, i
     int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
     int64_t nclusters = qcow2_size_to_clusters(s, in_cluster + bytes);
     for (int64_t i = 0; i < nclusters; i++) {
-        Qcow2ClusterType t = qcow2_get_cluster_type(s, qcow2_l2_get(table, l2_index + i));
+        Qcow2ClusterType t = qcow2_get_cluster_type(s, qcow2_l2_entry(s, table, l2_index + i));
         if (t != QCOW2_CLUSTER_UNALLOCATED && t != QCOW2_CLUSTER_ZERO_PLAIN) {
             return false;
         }
@@ -195,7 +217,7 @@ bool qcow2_aio_map(BlockDriverState *bs, bool is_write, int64_t offset, int64_t 
         goto out;
     }
     uint64_t start;
-    if (map_allocated(s, table, is_write, l2_index, nclusters, &start)) {
+    if (map_allocated(s, table, is_write, l2_index, nclusters, in_cluster, bytes, &start)) {
         if (is_write && qcow2_overlap_what(s, (int64_t)start + in_cluster, bytes, true)) {
             goto out;   /* the slow path reports the corruption */
         }
@@ -218,18 +240,19 @@ out:
 static bool link_cached(BDRVQcow2State *s, Qcow2AioAlloc *a)
 {
     uint8_t *table = cached_l2(s, a->guest, true);
-    if (!table || (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
+    if (!table || (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) ||
+        qcow2_has_subclusters(s)) {
         return false;
     }
     int l2_index = qcow2_l2_index(s, a->guest);
     for (int64_t i = 0; i < a->nclusters; i++) {
-        Qcow2ClusterType t = qcow2_get_cluster_type(s, qcow2_l2_get(table, l2_index + i));
+        Qcow2ClusterType t = qcow2_get_cluster_type(s, qcow2_l2_entry(s, table, l2_index + i));
         if (t != QCOW2_CLUSTER_UNALLOCATED && t != QCOW2_CLUSTER_ZERO_PLAIN) {
             return false;
         }
     }
     for (int64_t i = 0; i < a->nclusters; i++) {
-        qcow2_l2_set(table, l2_index + i,
+        qcow2_l2_set_entry(s, table, l2_index + i,
                      (uint64_t)(a->host + (i << s->cluster_bits)) | QCOW_OFLAG_COPIED);
     }
     qcow2_cache_mark_dirty(s->l2_cache, table);
