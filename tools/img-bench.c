@@ -417,14 +417,16 @@ static int64_t refcount_metadata_size(int64_t clusters, int64_t cluster_size, in
     return (blocks + table) * cluster_size;
 }
 
-static int64_t qcow2_prealloc_size(int64_t total, int64_t cs, int refcount_order)
+/* Header, L1 and L2 tables (entries of l2_entry bytes: 16 with extended L2 entries),
+ * refcounts and data of a fully allocated image. */
+static int64_t qcow2_prealloc_size(int64_t total, int64_t cs, int refcount_order, int l2_entry)
 {
     int64_t aligned = (total + cs - 1) / cs * cs;
     int64_t meta = cs;
     int64_t nl2e = aligned / cs;
-    nl2e = (nl2e + cs / 8 - 1) / (cs / 8) * (cs / 8);
-    meta += nl2e * 8;
-    int64_t nl1e = nl2e * 8 / cs;
+    nl2e = (nl2e + cs / l2_entry - 1) / (cs / l2_entry) * (cs / l2_entry);
+    meta += nl2e * l2_entry;
+    int64_t nl1e = nl2e * l2_entry / cs;
     nl1e = (nl1e + cs / 8 - 1) / (cs / 8) * (cs / 8);
     meta += nl1e * 8;
     meta += refcount_metadata_size((meta + aligned) / cs, cs, refcount_order);
@@ -535,6 +537,19 @@ int img_measure(int argc, char **argv)
             blk_unref(blk);
             goto out;
         }
+        bool extended_l2 = opts ? opts_get_bool(opts, "extended_l2", false, &err) : false;
+        if (err) {
+            error_report_err(err);
+            error_report("Invalid options for file format 'qcow2'");
+            blk_unref(blk);
+            goto out;
+        }
+        if (extended_l2 && cs < 16384) {
+            error_report("Extended L2 entries are only supported with cluster sizes of at least "
+                         "16384 bytes");
+            blk_unref(blk);
+            goto out;
+        }
         if (cs < 512 || cs > 2 * 1024 * 1024 || (cs & (cs - 1))) {
             error_report("Cluster size must be a power of two between 512 and 2048k");
             blk_unref(blk);
@@ -572,7 +587,7 @@ int img_measure(int argc, char **argv)
         if (pre && (!strcmp(pre, "full") || !strcmp(pre, "falloc"))) {
             data = vsize;
         }
-        fully = qcow2_prealloc_size(vsize, cs, __builtin_ctzll(rb));
+        fully = qcow2_prealloc_size(vsize, cs, __builtin_ctzll(rb), extended_l2 ? 16 : 8);
         required = fully - vsize + data;
     }
     if (ofmt == OFORMAT_JSON) {
