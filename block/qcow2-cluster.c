@@ -684,13 +684,14 @@ int qcow2_link_clusters(BlockDriverState *bs, int64_t guest, int64_t host, int64
     return qcow2_link_range(bs, guest, host, nclusters, 0, nclusters << s->cluster_bits);
 }
 
-/* Report an extended L2 entry whose bitmap is impossible (see qcow2_get_subcluster_type). */
+/* Report an extended L2 entry whose bitmap is impossible (see qcow2_get_subcluster_type)
+ * met by a write (qemu's wording there has one space less than on the read side). */
 static int qcow2_invalid_entry(BlockDriverState *bs, int64_t offset)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t l1_index = qcow2_l1_index(s, offset);
     uint64_t l2_offset = l1_index < s->l1_size ? s->l1_table[l1_index] & L1E_OFFSET_MASK : 0;
-    return qcow2_signal_corruption(bs, "Invalid cluster entry found  (L2 offset: %#" PRIx64
+    return qcow2_signal_corruption(bs, "Invalid cluster entry found (L2 offset: %#" PRIx64
                                    ", L2 index: %#x)", l2_offset, qcow2_l2_index(s, offset));
 }
 
