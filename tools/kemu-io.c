@@ -753,27 +753,19 @@ static int info_f(int argc, char **argv)
     return 0;
 }
 
-/* Allocated in any layer of the chain (qemu-io's map semantics). */
+/* Allocated in the image itself, not its backing chain (qemu-io's map semantics: with
+ * extended L2 entries that is per subcluster). */
 static int is_allocated_above(BlockDriverState *bs, int64_t offset, int64_t bytes, int64_t *pnum)
 {
-    int64_t want = bytes;
-    for (BlockDriverState *b = bs; b; b = bdrv_get_backing(b)) {
-        int64_t n;
-        if (offset >= bdrv_getlength(b)) {
-            break;
-        }
-        int ret = bdrv_block_status(b, offset, want, &n, NULL, NULL);
-        if (ret < 0) {
-            return ret;
-        }
-        if (ret & BDRV_BLOCK_ALLOCATED) {
-            *pnum = n;
-            return 1;
-        }
-        want = n;
+    if (offset >= bdrv_getlength(bs)) {
+        *pnum = bytes;
+        return 0;
     }
-    *pnum = want;
-    return 0;
+    int ret = bdrv_block_status(bs, offset, bytes, pnum, NULL, NULL);
+    if (ret < 0) {
+        return ret;
+    }
+    return !!(ret & BDRV_BLOCK_ALLOCATED);
 }
 
 static int map_f(int argc, char **argv)
