@@ -541,6 +541,17 @@ int bdrv_create(const char *format, const char *filename, Opts *opts, char **sum
             return -EINVAL;
         }
     }
+    /* Boolean options are parsed with the rest of -o, before "Formatting" (as qemu-img). */
+    for (const BlockCreateOption *o = drv->create_opts; o && o->name; o++) {
+        Error *err = NULL;
+        if (!strcmp(o->type, "bool (on/off)") && opts_has(opts, o->name)) {
+            opts_get_bool(opts, o->name, false, &err);
+            if (err) {
+                error_propagate(errp, err);
+                return -EINVAL;
+            }
+        }
+    }
     if (summary) {
         GString *s = g_string_new(NULL);
         g_string_append_printf(s, "fmt=%s", format);
