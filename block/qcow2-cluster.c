@@ -841,7 +841,7 @@ static void qcow2_ext_cow_range(BDRVQcow2State *s, const void *table, int l2_ind
 }
 
 static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t bytes,
-                                 IOVector *qiov, size_t qiov_offset)
+                                 IOVector *qiov, size_t qiov_offset, int64_t *next_host)
 {
     BDRVQcow2State *s = bs->opaque;
     int l2_index = qcow2_l2_index(s, offset);
@@ -881,6 +881,9 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
             }
             n = MIN(bytes, n + s->cluster_size);
         }
+        /* Where the request's next new clusters go if they are free there (as qemu). */
+        *next_host = qcow2_offset_into_cluster(s, in_cluster + n) ? -1
+                                                                  : (int64_t)host + in_cluster + n;
         if (qcow2_has_subclusters(s)) {
             return qcow2_write_in_place_ext(bs, table, offset, n, host, qiov, qiov_offset);
         }
@@ -910,6 +913,19 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         }
         nclusters++;
     }
+    /* Right after the host clusters this request wrote so far, if they are free there. */
+    int64_t host = *next_host >= 0 && !qcow2_has_data_file(s)
+                   ? qcow2_alloc_clusters_at(bs, *next_host, nclusters) : 0;
+    if (host < 0) {
+        qcow2_cache_put(s->l2_cache, &table);
+        return host;
+    }
+    if (host > 0) {
+        nclusters = host;
+        host = *next_host;
+    } else {
+        host = -1;
+    }
     int64_t run_end = MIN(total, nclusters << s->cluster_bits);   /* relative to cluster start */
     int64_t n = run_end - in_cluster;                               /* guest bytes written */
     int64_t tail_start = in_cluster + n;                            /* relative */
@@ -925,10 +941,15 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
     /* With an external data file the data cluster of a guest cluster is fixed: it
      * is at the same offset in the data file and has no refcount. */
     bool data_file = qcow2_has_data_file(s);
-    int64_t host = data_file ? cluster_start : qcow2_alloc_clusters(bs, alloc_bytes);
-    if (host < 0) {
-        return host;
+    if (data_file) {
+        host = cluster_start;
+    } else if (host < 0) {
+        host = qcow2_alloc_clusters(bs, alloc_bytes);
+        if (host < 0) {
+            return host;
+        }
     }
+    *next_host = qcow2_offset_into_cluster(s, tail_start) ? -1 : host + alloc_bytes;
     ret = data_file ? 0 : qcow2_check_overlap(bs, host, alloc_bytes, true);
     if (ret < 0) {
         return ret;
@@ -978,8 +999,9 @@ int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVect
         return qcow2_write_compressed(bs, offset, bytes, qiov);
     }
     int64_t done = 0;
+    int64_t next_host = -1;
     while (done < bytes) {
-        int64_t n = qcow2_write_chunk(bs, offset + done, bytes - done, qiov, done);
+        int64_t n = qcow2_write_chunk(bs, offset + done, bytes - done, qiov, done, &next_host);
         if (n < 0) {
             return (int)n;
         }

@@ -387,6 +387,32 @@ int qcow2_update_cluster_refcount(BlockDriverState *bs, int64_t offset, int64_t 
     return qcow2_update_refcount(bs, offset, size, addend, false);
 }
 
+int64_t qcow2_alloc_clusters_at(BlockDriverState *bs, int64_t offset, int64_t n)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t first = offset >> s->cluster_bits;
+    int64_t k = 0;
+    if (offset < 0 || qcow2_offset_into_cluster(s, offset)) {
+        return 0;
+    }
+    for (; k < n; k++) {
+        uint64_t ci = (uint64_t)(first + k);
+        uint64_t rt_index = ci >> s->refcount_block_bits;
+        uint64_t rc;
+        if (((ci + 1) << s->cluster_bits) > QCOW2_MAX_HOST_OFFSET ||
+            rt_index >= s->refcount_table_size ||
+            !(s->refcount_table[rt_index] & REFT_OFFSET_MASK) ||
+            qcow2_get_refcount(bs, (int64_t)ci, &rc) < 0 || rc) {
+            break;
+        }
+    }
+    if (k == 0) {
+        return 0;
+    }
+    int ret = qcow2_update_refcount(bs, offset, k << s->cluster_bits, 1, false);
+    return ret < 0 ? ret : k;
+}
+
 int64_t qcow2_alloc_clusters(BlockDriverState *bs, int64_t size)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -232,6 +232,9 @@ uint64_t qcow2_get_refcount_ro(BDRVQcow2State *s, const void *block, uint64_t in
 void qcow2_set_refcount_ro(BDRVQcow2State *s, void *block, uint64_t index, uint64_t value);
 int qcow2_get_refcount(BlockDriverState *bs, int64_t cluster_index, uint64_t *refcount);
 int64_t qcow2_alloc_clusters(BlockDriverState *bs, int64_t size);
+/* Allocate up to n free clusters starting exactly at host `offset` (whose refcount
+ * blocks exist): how many it got, 0 when the first one is in use. */
+int64_t qcow2_alloc_clusters_at(BlockDriverState *bs, int64_t offset, int64_t n);
 int64_t qcow2_alloc_bytes(BlockDriverState *bs, int size);
 /* addend is +1/-1 per cluster of [offset, offset+size). */
 int qcow2_update_cluster_refcount(BlockDriverState *bs, int64_t offset, int64_t size,
