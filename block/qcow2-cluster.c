@@ -47,7 +47,7 @@ bool qcow2_get_subcluster_type(BDRVQcow2State *s, uint64_t l2_entry, uint64_t l2
         *type = QCOW2_CLUSTER_COMPRESSED;
         return true;
     }
-    if (l2_entry & L2E_OFFSET_MASK) {
+    if (qcow2_get_cluster_type(s, l2_entry) == QCOW2_CLUSTER_NORMAL) {  /* a host cluster */
         if (alloc & zero) {
             return false;
         }
@@ -750,7 +750,8 @@ static int64_t qcow2_write_in_place_ext(BlockDriverState *bs, void *table, int64
     int64_t head_len = head_t == QCOW2_CLUSTER_NORMAL ? 0 : in_cluster - sc_from;
     int64_t tail_len = tail_t == QCOW2_CLUSTER_NORMAL ? 0 : sc_to - rel_to;
     int64_t from = in_cluster - head_len;
-    int ret = qcow2_check_overlap(bs, host + from, head_len + n + tail_len, true);
+    int ret = qcow2_has_data_file(s) ? 0
+              : qcow2_check_overlap(bs, host + from, head_len + n + tail_len, true);
     if (ret < 0) {
         return ret;
     }
@@ -781,7 +782,8 @@ static int64_t qcow2_write_in_place_ext(BlockDriverState *bs, void *table, int64
             int64_t base = i << s->cluster_bits;
             uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
             /* Discarded meanwhile: the data went to a cluster no longer mapped here. */
-            if ((e & QCOW_OFLAG_COMPRESSED) || (e & L2E_OFFSET_MASK) != host + base) {
+            if (qcow2_get_cluster_type(s, e) != QCOW2_CLUSTER_NORMAL ||
+                (e & L2E_OFFSET_MASK) != host + base) {
                 continue;
             }
             qcow2_mark_subclusters(s, table, l2_index + i, MAX(from, base) - base,
@@ -823,7 +825,7 @@ static void qcow2_ext_cow_range(BDRVQcow2State *s, const void *table, int l2_ind
     int64_t start = in_cluster & ~(s->subcluster_size - 1);
     if (e & QCOW_OFLAG_COMPRESSED) {
         start = 0;
-    } else if ((e & L2E_OFFSET_MASK) && alloc) {
+    } else if (qcow2_get_cluster_type(s, e) == QCOW2_CLUSTER_NORMAL && alloc) {
         start = MIN(start, (int64_t)__builtin_ctz(alloc) << s->subcluster_bits);
     }
     int64_t last = (tail_start - 1) >> s->cluster_bits;
@@ -833,7 +835,7 @@ static void qcow2_ext_cow_range(BDRVQcow2State *s, const void *table, int l2_ind
     int64_t end = qcow2_align_up(tail_start - base, s->subcluster_size);
     if (e & QCOW_OFLAG_COMPRESSED) {
         end = s->cluster_size;
-    } else if ((e & L2E_OFFSET_MASK) && alloc) {
+    } else if (qcow2_get_cluster_type(s, e) == QCOW2_CLUSTER_NORMAL && alloc) {
         end = MAX(end, (int64_t)(32 - __builtin_clz(alloc)) << s->subcluster_bits);
     }
     *from = start;
@@ -1355,9 +1357,6 @@ static int qcow2_subcluster_zeroize(BlockDriverState *bs, int64_t offset, int64_
 int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags)
 {
     BDRVQcow2State *s = bs->opaque;
-    if (qcow2_has_subclusters(s)) {
-        return qcow2_subcluster_zeroize(bs, offset, bytes, flags);
-    }
     /* v2 has no zero flag: without a backing file unallocated clusters read as zero,
      * so whole clusters are deallocated; with one, zero data must be written. */
     bool v2_dealloc = s->qcow_version < 3 && !bs->backing_file[0];
@@ -1371,6 +1370,9 @@ int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, i
         if (ret < 0) {
             return ret;
         }
+    }
+    if (qcow2_has_subclusters(s)) {
+        return qcow2_subcluster_zeroize(bs, offset, bytes, flags);
     }
     int64_t end = offset + bytes;
     /* A partial cluster that already reads as zero is zeroed as a whole (as QEMU

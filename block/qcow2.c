@@ -1065,7 +1065,7 @@ static int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t byte
         /* A host cluster is there, but not this subcluster's data (qemu-img map shows
          * its offset); what it reads comes from below. */
         *map = host;
-        *file = bs->file;
+        *file = s->data_file;
         return BDRV_BLOCK_OFFSET_VALID | (bs->backing_file[0] ? 0 : BDRV_BLOCK_ZERO);
     case QCOW2_CLUSTER_ZERO_PLAIN:
         return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;

@@ -403,3 +403,30 @@ def test_snapshot_copy_on_write(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
         assert run(qemu_img, 'snapshot', '-a', 'snap', img)[0] == 0
     assert run(qemu_img, 'compare', k, q)[0] == 0
     assert run(qemu_img, 'check', k)[0] == 0
+
+
+@pytest.mark.parametrize('extra', ['', ',data_file_raw=on', ',preallocation=metadata'])
+def test_with_external_data_file(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, extra):
+    """Extended L2 entries together with an external data file (guest cluster 0 then has
+    host offset 0, told from an unallocated cluster by the COPIED flag)."""
+    cluster = 65536
+    size = 16 * cluster
+    imgs = {}
+    for t in ('k', 'q'):
+        img = str(tmp_path / f'{t}.qcow2')
+        assert run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o',
+                   f'extended_l2=on,cluster_size={cluster},data_file={t}.raw{extra}', img,
+                   str(size), cwd=tmp_path)[0] == 0
+        imgs[t] = img
+    cmds = boundary_ops(cluster, size)
+    rk = run(kemu_io, *io_args(cmds), imgs['k'], cwd=tmp_path)
+    rq = run(qemu_io, *io_args(cmds), imgs['q'], cwd=tmp_path)
+    assert rk[0] == rq[0] == 0 and untimed(rk[1]) == untimed(rq[1]), (rk, rq)
+    assert l2_entries(imgs['k']) == l2_entries(imgs['q'])
+    assert run(qemu_img, 'check', imgs['k'], cwd=tmp_path)[0] == 0
+    assert run(qemu_img, 'compare', imgs['k'], imgs['q'], cwd=tmp_path)[0] == 0
+    maps = [run(tool, 'map', '--output=json', imgs[t], cwd=tmp_path)[1].replace(f'{t}.raw', 'x')
+            for tool, t in ((qemu_img, 'q'), (qemu_img, 'k'), (kemu_img, 'k'))]
+    assert maps[0] == maps[1] == maps[2]
+    if extra == ',data_file_raw=on':
+        assert (tmp_path / 'k.raw').read_bytes() == (tmp_path / 'q.raw').read_bytes()
