@@ -51,8 +51,9 @@ bool qcow2_get_subcluster_type(BDRVQcow2State *s, uint64_t l2_entry, uint64_t l2
         if (alloc & zero) {
             return false;
         }
-        *type = (zero & bit) ? QCOW2_CLUSTER_ZERO_ALLOC
-                             : (alloc & bit) ? QCOW2_CLUSTER_NORMAL : QCOW2_CLUSTER_UNALLOCATED_ALLOC;
+        *type = (zero & bit)    ? QCOW2_CLUSTER_ZERO_ALLOC
+                : (alloc & bit) ? QCOW2_CLUSTER_NORMAL
+                                : QCOW2_CLUSTER_UNALLOCATED_ALLOC;
         return true;
     }
     if (alloc) {

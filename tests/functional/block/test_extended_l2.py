@@ -369,7 +369,8 @@ def test_amend(kemu_img, qemu_img, tmp_path):
     for name in ('k.qcow2', 'q.qcow2'):
         assert run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on',
                    str(tmp_path / name), '1M')[0] == 0
-    for opts in ('extended_l2=off', 'extended_l2=on', 'compat=0.10', 'compat=0.10,lazy_refcounts=on'):
+    for opts in ('extended_l2=off', 'extended_l2=on', 'compat=0.10',
+                 'compat=0.10,lazy_refcounts=on'):
         k = run(kemu_img, 'amend', '-o', opts, str(tmp_path / 'k.qcow2'))
         q = run(qemu_img, 'amend', '-o', opts, str(tmp_path / 'q.qcow2'))
         assert k[0] == q[0] and k[2] == q[2].replace('qemu-img', 'kemu-img'), (opts, k, q)
