@@ -16,6 +16,14 @@ SLOT = 64 * 1024
 SIZE = 2 * 1024 * 1024 * 1024
 
 
+def wait_progress(out_path, writes, deadline):
+    """Until out_path reports `writes` acknowledged writes, or the deadline passes."""
+    while time.monotonic() < deadline:
+        if out_path.read_text().count('wrote ') >= writes:
+            return
+        time.sleep(0.002)
+
+
 @pytest.mark.parametrize('cluster,lazy', [('4k', False), ('64k', False), ('64k', True)])
 def test_kill9_during_allocating_writes(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path,
                                         cluster, lazy):
@@ -49,7 +57,11 @@ def test_kill9_during_allocating_writes(kemu_img, kemu_io, qemu_img, qemu_io, tm
         with open(script) as fin, open(out_path, 'w') as fout:
             p = subprocess.Popen([kemu_io, img], stdin=fin, stdout=fout,
                                  stderr=subprocess.DEVNULL)
-            time.sleep(rnd.uniform(0.01, 0.15))
+            # Kill after a random number of acknowledged writes (kemu-io's output is line
+            # buffered) plus a random delay, so the kill point is random in the workload
+            # however fast the machine runs it.
+            wait_progress(out_path, rnd.randrange(1, 40), deadline=time.monotonic() + 30)
+            time.sleep(rnd.uniform(0, 0.03))
             os.kill(p.pid, signal.SIGKILL)
             p.wait(timeout=60)
         out = out_path.read_text()
