@@ -71,27 +71,50 @@ int64_t qcow2_size_to_l1(BDRVQcow2State *s, int64_t size)
     return (size + (1LL << shift) - 1) >> shift;
 }
 
-int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+/*
+ * A corruption event, in qemu's words and with its suppression rule: a fatal one
+ * (the image is writable) marks the image corrupt, so it is refused read-write until
+ * repaired; a non-fatal one only reports.  After the first report only a fatal event
+ * on an image not yet marked corrupt is reported again.
+ */
+static void qcow2_corruption_event(BlockDriverState *bs, bool fatal, const char *fmt,
+                                   va_list ap)
 {
     BDRVQcow2State *s = bs->opaque;
+    fatal = fatal && !bs->read_only;
+    if (s->corrupt_reported &&
+        (!fatal || (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT))) {
+        return;
+    }
+    char *msg = g_strdup_vprintf(fmt, ap);
+    if (fatal) {
+        fprintf(stderr, "qcow2: Marking image as corrupt: %s; further corruption events will "
+                "be suppressed\n", msg);
+        s->incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
+        qcow2_update_header(bs);
+    } else {
+        fprintf(stderr, "qcow2: Image is corrupt: %s; further non-fatal corruption events "
+                "will be suppressed\n", msg);
+    }
+    s->corrupt_reported = true;
+    g_free(msg);
+}
+
+int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
+    qcow2_corruption_event(bs, true, fmt, ap);
     va_end(ap);
-    if (!s->corrupt_reported) {
-        if (!bs->read_only) {
-            fprintf(stderr, "%s: qcow2: Marking image as corrupt: %s; further corruption "
-                    "events will be suppressed\n", error_get_progname(), msg);
-            s->incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
-            qcow2_update_header(bs);
-        } else {
-            fprintf(stderr, "%s: qcow2: Image is corrupt: %s; further non-fatal corruption "
-                    "events will be suppressed\n", error_get_progname(), msg);
-        }
-        s->corrupt_reported = true;
-    }
-    g_free(msg);
     return -EIO;
+}
+
+void qcow2_report_corruption(BlockDriverState *bs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    qcow2_corruption_event(bs, false, fmt, ap);
+    va_end(ap);
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)

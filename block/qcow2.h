@@ -202,6 +202,9 @@ int qcow2_mark_clean(BlockDriverState *bs);
  * once; returns -EIO for the caller to propagate. */
 int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Report corruption without marking the image corrupt (qemu's non-fatal events). */
+void qcow2_report_corruption(BlockDriverState *bs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int64_t qcow2_size_to_l1(BDRVQcow2State *s, int64_t size);
 /* Refuse host ranges that overlap fixed metadata (header, L1, refcount table,
  * snapshot table) or cached L2/refcount blocks; returns -EIO after signalling. */
