@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <string.h>
 
+#define QCOW2_ZERO_BUF_MAX (1 << 20)   /* zero data written at most this much at a time */
+
 Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry)
 {
     if (l2_entry & QCOW_OFLAG_COMPRESSED) {
@@ -76,10 +78,24 @@ static int qcow2_check_l2_entry(BlockDriverState *bs, uint64_t l2_entry, int64_t
     }
     if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
         uint64_t host = l2_entry & L2E_OFFSET_MASK;
+        /* Where the entry is, in qemu's words (callers looked the table up already). */
+        uint64_t l1_index = qcow2_l1_index(s, guest_offset);
+        uint64_t l2_offset = l1_index < s->l1_size ? s->l1_table[l1_index] & L1E_OFFSET_MASK
+                                                   : 0;
+        int l2_index = qcow2_l2_index(s, guest_offset);
         if (host & (s->cluster_size - 1)) {
             return qcow2_signal_corruption(bs, "Cluster allocation offset %#" PRIx64
-                                           " unaligned (guest offset: %#" PRIx64 ")",
-                                           host, guest_offset);
+                                           " unaligned (L2 offset: %#" PRIx64
+                                           ", L2 index: %#x)", host, l2_offset, l2_index);
+        }
+        uint64_t guest_cluster = qcow2_start_of_cluster(s, guest_offset);
+        if (qcow2_has_data_file(s) && host != guest_cluster) {
+            /* Incompatible bit 2: the offset must match the guest offset.  (The odd
+             * closing parenthesis is qemu 7.2's.) */
+            return qcow2_signal_corruption(bs, "External data file host cluster offset %#"
+                                           PRIx64 " does not match guest cluster offset: %#"
+                                           PRIx64 ", L2 index: %#x)", host, guest_cluster,
+                                           l2_index);
         }
     }
     return 0;
@@ -1178,16 +1194,24 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
     return 0;
 }
 
+/* Zero data, written from a bounded buffer (the range may be most of the disk). */
 static int qcow2_write_zero_buf(BlockDriverState *bs, int64_t offset, int64_t bytes)
 {
     if (bytes <= 0) {
         return 0;
     }
-    uint8_t *z = g_malloc0(bytes);
-    IOVector q;
-    iovec_init_buf(&q, z, bytes);
-    int ret = qcow2_co_pwritev(bs, offset, bytes, &q, false);
-    iovec_destroy(&q);
+    int64_t chunk = MIN(bytes, QCOW2_ZERO_BUF_MAX);
+    uint8_t *z = g_malloc0(chunk);
+    int ret = 0;
+    while (bytes > 0 && ret == 0) {
+        int64_t n = MIN(bytes, chunk);
+        IOVector q;
+        iovec_init_buf(&q, z, n);
+        ret = qcow2_co_pwritev(bs, offset, n, &q, false);
+        iovec_destroy(&q);
+        offset += n;
+        bytes -= n;
+    }
     g_free(z);
     return ret;
 }
@@ -1318,6 +1342,17 @@ static int qcow2_subcluster_zeroize(BlockDriverState *bs, int64_t offset, int64_
             n = MIN(n, sc - (offset & (sc - 1)));
         } else if (end_tail && n > sc) {
             n -= end_tail;
+        }
+        if (!(offset & (sc - 1))) {
+            /* Whole subclusters: a partial cluster at either end goes on its own, so
+             * that only it (a compressed cluster) can need the zero-data fallback
+             * below, never the whole request. */
+            int64_t cs = s->cluster_size;
+            if (offset & (cs - 1)) {
+                n = MIN(n, cs - (offset & (cs - 1)));
+            } else if (((offset + n) & (cs - 1)) && n > cs) {
+                n = qcow2_start_of_cluster(s, offset + n) - offset;
+            }
         }
         int64_t start = offset, stop = offset + n;
         int64_t pad_head = start & (sc - 1);

@@ -507,9 +507,20 @@ static void qcow2_free_data_file_cluster(BlockDriverState *bs, uint64_t l2_entry
         return;
     }
     int64_t offset = l2_entry & L2E_OFFSET_MASK;
-    int ret = qcow2_data_file_is_raw(s)
-              ? bdrv_pwrite_zeroes(s->data_file, offset, s->cluster_size, BDRV_REQ_MAY_UNMAP)
-              : bdrv_pdiscard(s->data_file, offset, s->cluster_size);
+    if (offset >= bs->total_size) {
+        return;     /* host offset == guest offset: nothing of the disk lies there */
+    }
+    /* The last guest cluster may be partial: the data file ends with the disk. */
+    int64_t len = MIN(s->cluster_size, bs->total_size - offset);
+    int ret;
+    if (qcow2_data_file_is_raw(s)) {
+        /* Requests writing to this cluster with s->lock dropped finish first, or
+         * their data would land in the raw view after the zeroes. */
+        qcow2_data_io_barrier(bs);
+        ret = bdrv_pwrite_zeroes(s->data_file, offset, len, BDRV_REQ_MAY_UNMAP);
+    } else {
+        ret = bdrv_pdiscard(s->data_file, offset, len);
+    }
     if (ret < 0 && qcow2_data_file_is_raw(s)) {
         g_warning("qcow2: could not zero freed data file cluster: %s", g_strerror(-ret));
     }
@@ -518,11 +529,20 @@ static void qcow2_free_data_file_cluster(BlockDriverState *bs, uint64_t l2_entry
 void qcow2_free_any_cluster(BlockDriverState *bs, uint64_t l2_entry, bool discard)
 {
     BDRVQcow2State *s = bs->opaque;
+    Qcow2ClusterType type = qcow2_get_cluster_type(s, l2_entry);
+    if ((type == QCOW2_CLUSTER_NORMAL || type == QCOW2_CLUSTER_ZERO_ALLOC) &&
+        qcow2_offset_into_cluster(s, l2_entry & L2E_OFFSET_MASK)) {
+        /* A corrupt entry: freeing its cluster would drop the refcount of whatever
+         * cluster the offset falls into (metadata, maybe). */
+        qcow2_report_corruption(bs, "Cannot free unaligned cluster %#" PRIx64,
+                                (uint64_t)(l2_entry & L2E_OFFSET_MASK));
+        return;
+    }
     if (qcow2_has_data_file(s)) {
         qcow2_free_data_file_cluster(bs, l2_entry, discard);
         return;
     }
-    switch (qcow2_get_cluster_type(s, l2_entry)) {
+    switch (type) {
     case QCOW2_CLUSTER_NORMAL:
     case QCOW2_CLUSTER_ZERO_ALLOC:
         qcow2_free_clusters(bs, l2_entry & L2E_OFFSET_MASK, s->cluster_size, discard);

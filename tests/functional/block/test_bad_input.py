@@ -172,3 +172,58 @@ def test_compressed_garbage(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path):
     assert rc == 1
     assert 'read failed: Input/output error' in out
     assert 'read 65536/65536 bytes at offset 65536' in out
+
+
+def l2_slot(path, index):
+    """File offset of entry `index` of the first L2 table."""
+    l1 = header_u64(path, 40)
+    return (header_u64(path, l1) & 0x00fffffffffffe00) + 8 * index
+
+
+def test_discard_of_unaligned_entry_frees_nothing(kemu_io, qemu_img, qemu_io, tmp_path):
+    """Freeing the cluster of an unaligned entry would drop the refcount of whatever cluster
+    its offset falls into (here the refcount table): it is reported, as qemu reports it
+    (without marking the image corrupt), and nothing is freed."""
+    outs = []
+    for tool in (qemu_io, kemu_io):
+        img = str(tmp_path / f'{os.path.basename(tool)}.qcow2')
+        run(qemu_img, 'create', '-q', '-f', 'qcow2', img, '1M')
+        run(qemu_io, '-c', 'write -P 1 0 128k', img)
+        patch(img, l2_slot(img, 1), struct.pack('>Q', (1 << 63) | 0x10200))
+        rc, out, err = run(tool, '-c', 'discard 64k 64k', img)
+        check = run(qemu_img, 'check', img)
+        info = run(qemu_img, 'info', img)[1]
+        outs.append((rc, err, check[0], check[1].replace(img, 'IMG'), check[2],
+                     'corrupt: false' in info))
+    assert outs[0] == outs[1]
+    assert 'Cannot free unaligned cluster 0x10200' in outs[1][1]
+    assert 'refcount=0' not in outs[1][4]      # no metadata cluster lost its reference
+
+
+def test_data_file_entry_must_match_guest_offset(kemu_io, qemu_img, qemu_io, tmp_path):
+    """With an external data file the host offset equals the guest offset (incompatible
+    bit 2); an entry that points elsewhere is corruption, never followed: a read is refused
+    with qemu's message, and so is a write (qemu 7.2 checks reads only)."""
+    errs = []
+    for tool in (qemu_io, kemu_io):
+        img = str(tmp_path / f'{os.path.basename(tool)}.qcow2')
+        data = str(tmp_path / f'{os.path.basename(tool)}.raw')
+        run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o', f'data_file={data}', img, '1M')
+        run(qemu_io, '-c', 'write -P 1 0 128k', img)
+        patch(img, l2_slot(img, 1), struct.pack('>Q', (1 << 63) | 0x20000))
+        rc, out, err = run(tool, '-c', 'read 64k 4k', img)
+        errs.append((rc, out, err.replace(os.path.basename(tool), 'TOOL')))
+        assert 'corrupt: true' in run(qemu_img, 'info', img)[1]
+    assert errs[0] == errs[1]
+    assert 'does not match guest cluster offset: 0x10000' in errs[1][2]
+    # A write through such an entry: refused, and nothing lands where it points.
+    img, data = str(tmp_path / 'w.qcow2'), str(tmp_path / 'w.raw')
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o', f'data_file={data}', img, '1M')
+    run(qemu_io, '-c', 'write -P 1 0 128k', img)
+    patch(img, l2_slot(img, 1), struct.pack('>Q', (1 << 63) | 0x20000))
+    rc, out, err = run(kemu_io, '-c', 'write -P 9 64k 4k', img)
+    assert rc == 1 and 'write failed: Input/output error' in out, out + err
+    assert 'does not match guest cluster offset: 0x10000' in err
+    with open(data, 'rb') as f:
+        f.seek(0x20000)
+        assert f.read(4096) == bytes(4096)

@@ -431,3 +431,20 @@ def test_with_external_data_file(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path,
     assert maps[0] == maps[1] == maps[2]
     if extra == ',data_file_raw=on':
         assert (tmp_path / 'k.raw').read_bytes() == (tmp_path / 'q.raw').read_bytes()
+
+
+def test_write_zeroes_past_compressed_cluster(kemu_io, qemu_img, qemu_io, tmp_path):
+    """A write-zeroes that starts inside a compressed cluster: only that cluster's part
+    takes the zero-data fallback (a compressed cluster cannot be zeroed per subcluster);
+    the rest of the range becomes zero clusters, not 1 GiB of written zeroes."""
+    img = str(tmp_path / 'z.qcow2')
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on', img, '2G')
+    run(qemu_io, '-c', 'write -c -P 7 0 64k', '-c', 'write -P 8 1G 64k', img)
+    rc, out, err = run(kemu_io, '-c', f'write -z 2k {(1 << 30) + 4096 - 2048}', img)
+    assert rc == 0, out + err
+    assert os.path.getsize(img) < 4 << 20
+    rc, out, err = run(qemu_io, '-r', '-c', 'read -q -P 7 0 2k', '-c', 'read -q -P 0 2k 1M',
+                       '-c', f'read -q -P 0 {(1 << 30) - 4096} 8k',
+                       '-c', f'read -q -P 8 {(1 << 30) + 4096} {65536 - 4096}', img)
+    assert rc == 0 and 'verification failed' not in out, out + err
+    assert run(qemu_img, 'check', img)[0] == 0
