@@ -299,8 +299,12 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
     if (!data_file_raw) {
         s->autoclear_features &= ~QCOW2_AUTOCLEAR_DATA_FILE_RAW;
     }
+    /* Names that make the header outgrow its cluster fail the update below: the
+     * old ones are put back then, or every later header update would fail too. */
+    char *old_data_file = s->data_file_name;
+    char *old_backing = g_strdup(bs->backing_file);
+    char *old_backing_fmt = g_strdup(bs->backing_format);
     if (data_file) {
-        g_free(s->data_file_name);
         s->data_file_name = data_file[0] ? g_strdup(data_file) : NULL;
     }
     if (backing) {
@@ -313,6 +317,17 @@ int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
         g_strlcpy(bs->backing_format, backing_fmt, sizeof(bs->backing_format));
     }
     ret = qcow2_update_header(bs);
+    char *unused = ret < 0 ? s->data_file_name : old_data_file;
+    if (ret < 0) {
+        s->data_file_name = old_data_file;
+        g_strlcpy(bs->backing_file, old_backing, sizeof(bs->backing_file));
+        g_strlcpy(bs->backing_format, old_backing_fmt, sizeof(bs->backing_format));
+    }
+    if (unused != s->data_file_name) {
+        g_free(unused);
+    }
+    g_free(old_backing);
+    g_free(old_backing_fmt);
     if (ret == 0) {
         ret = bdrv_flush(bs->file);
     }
