@@ -194,7 +194,7 @@ int qcow2_update_header(BlockDriverState *bs)
         /* v2 cannot store feature bits: the dirty/corrupt bits are simply lost. */
     }
     size_t pos = hlen;
-    int ret = -EINVAL;
+    int ret = -ENOSPC;      /* until written: everything below fails only for want of room */
 #define EXT_ROOM(n) (pos + 8 + (((n) + 7) & ~(size_t)7) + 8 <= len)
     if (bs->backing_format[0] && bs->backing_file[0]) {
         size_t n = strlen(bs->backing_format);

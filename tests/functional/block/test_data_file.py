@@ -410,3 +410,24 @@ def test_data_file_is_the_image(kemu_img, kemu_io, qemu_img, tmp_path):
     assert err == "kemu-io: can't open device a.qcow2: The data file 'd.raw' is the image file " \
                   "itself\n"
     ok(run(qemu_img, 'check', '-U', 'a.qcow2', cwd=tmp_path))
+
+
+def test_amend_name_too_long_keeps_image_usable(kemu_img, qemu_img, tmp_path):
+    """A data file name that does not fit in the header cluster: qemu-img's error, and the
+    image keeps its old name, so later amends still work."""
+    long_name = str(tmp_path / ('a' * 70000))
+    errs = []
+    for tool in (qemu_img, kemu_img):
+        name = os.path.basename(tool)
+        img = str(tmp_path / f'{name}.qcow2')
+        run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o',
+            f'data_file={tmp_path / (name + ".raw")}', img, '1M')
+        rc, out, err = run(tool, 'amend', '-o', f'data_file={long_name}', img)
+        errs.append((rc, out, err.replace(name, 'TOOL')))
+        rc, out, err = run(tool, 'amend', '-o', 'lazy_refcounts=on', img)
+        assert rc == 0, err
+        info = json.loads(run(qemu_img, 'info', '--output=json', img)[1])
+        spec = info['format-specific']['data']
+        assert spec['data-file'] == str(tmp_path / f'{name}.raw') and spec['lazy-refcounts']
+    assert errs[0] == errs[1]
+    assert errs[1][0] == 1 and 'No space left on device' in errs[1][2]
