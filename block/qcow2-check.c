@@ -74,29 +74,10 @@ static void check_signal_corruption(CheckState *cs, const char *fmt, ...)
 
 static void check_signal_corruption(CheckState *cs, const char *fmt, ...)
 {
-    BDRVQcow2State *s = cs->s;
-    bool fatal = !cs->bs->read_only;
-    if (s->corrupt_reported && (!fatal || (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT))) {
-        return;
-    }
     va_list ap;
     va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
+    qcow2_corruption_event(cs->bs, true, fmt, ap);
     va_end(ap);
-    if (fatal) {
-        fprintf(stderr, "qcow2: Marking image as corrupt: %s; further corruption events will be "
-                "suppressed\n", msg);
-        s->incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
-        if (s->qcow_version >= 3) {
-            uint64_t be = GUINT64_TO_BE(s->incompatible_features);
-            bdrv_pwrite_sync(cs->bs->file, 72, 8, &be);
-        }
-    } else {
-        fprintf(stderr, "qcow2: Image is corrupt: %s; further non-fatal corruption events will "
-                "be suppressed\n", msg);
-    }
-    s->corrupt_reported = true;
-    g_free(msg);
 }
 
 /* After a fatal corruption event the open image is unusable (qemu drops the driver). */

@@ -77,8 +77,7 @@ int64_t qcow2_size_to_l1(BDRVQcow2State *s, int64_t size)
  * repaired; a non-fatal one only reports.  After the first report only a fatal event
  * on an image not yet marked corrupt is reported again.
  */
-static void qcow2_corruption_event(BlockDriverState *bs, bool fatal, const char *fmt,
-                                   va_list ap)
+void qcow2_corruption_event(BlockDriverState *bs, bool fatal, const char *fmt, va_list ap)
 {
     BDRVQcow2State *s = bs->opaque;
     fatal = fatal && !bs->read_only;

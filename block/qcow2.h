@@ -14,6 +14,8 @@
 #include "block/block_int.h"
 #include "kemu/bswap.h"
 
+#include <stdarg.h>
+
 #define QCOW_MAGIC 0x514649fbu          /* "QFI\xfb" */
 #define QCOW2_V2_HEADER_SIZE 72
 #define QCOW2_V3_HEADER_SIZE 104        /* without the compression_type byte */
@@ -202,6 +204,9 @@ int qcow2_mark_clean(BlockDriverState *bs);
  * once; returns -EIO for the caller to propagate. */
 int qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The two above with a va_list: fatal events (on a writable image) mark it corrupt. */
+void qcow2_corruption_event(BlockDriverState *bs, bool fatal, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Report corruption without marking the image corrupt (qemu's non-fatal events). */
 void qcow2_report_corruption(BlockDriverState *bs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
