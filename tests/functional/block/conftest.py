@@ -58,3 +58,21 @@ def run(*args, input=None, cwd=None):
 def untimed(text):
     """qemu-io output without its timing lines (they differ run to run)."""
     return [line for line in text.splitlines() if ' ops; ' not in line]
+
+
+def same(kemu, qemu, args, cwd, kname='kemu-img', qname='qemu-img'):
+    """Run both tools with the same arguments; same exit code, stdout and stderr."""
+    k = run(kemu, *args, cwd=cwd)
+    q = run(qemu, *args, cwd=cwd)
+    assert k[0] == q[0], f'exit code {args}: kemu {k} qemu {q}'
+    assert k[1] == q[1], f'stdout differs for {args}:\n{k[1]}\n---\n{q[1]}'
+    assert k[2] == q[2].replace(qname, kname), f'stderr differs for {args}:\n{k[2]}\n---\n{q[2]}'
+    return k
+
+
+def io_args(cmds):
+    """qemu-io -c arguments for a list of commands."""
+    out = []
+    for c in cmds:
+        out += ['-c', c]
+    return out

@@ -14,7 +14,7 @@ import struct
 
 import pytest
 
-from conftest import run, untimed
+from conftest import io_args, run, untimed
 
 PREALLOC = ['off', 'metadata', 'falloc', 'full']
 
@@ -53,11 +53,6 @@ def ok(rc_out_err):
     return out
 
 
-def io_args(ops):
-    args = []
-    for op in ops:
-        args += ['-c', op]
-    return args
 
 
 def both(t, d, args, kname='kemu-img', qname='qemu-img'):

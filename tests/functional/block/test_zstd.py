@@ -9,20 +9,12 @@ import struct
 
 import pytest
 
-from conftest import run, untimed
+from conftest import run, same, untimed
 
 CLUSTER_SIZES = ['4k', '64k', '2M']
 SIZES = {'4k': 4096, '64k': 65536, '2M': 2 * 1024 * 1024}
 
 
-def same(kemu, qemu, args, cwd, kname='kemu-img', qname='qemu-img'):
-    """Run both tools with the same arguments; same exit code, stdout and stderr."""
-    k = run(kemu, *args, cwd=cwd)
-    q = run(qemu, *args, cwd=cwd)
-    assert k[0] == q[0], f'exit code {args}: kemu {k} qemu {q}'
-    assert k[1] == q[1], f'stdout differs for {args}:\n{k[1]}\n---\n{q[1]}'
-    assert k[2] == q[2].replace(qname, kname), f'stderr differs for {args}:\n{k[2]}\n---\n{q[2]}'
-    return k
 
 
 def same_io(kemu_io, qemu_io, args, cwd=None):
