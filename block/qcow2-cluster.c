@@ -1062,6 +1062,22 @@ static bool qcow2_ext_zero_entry(BlockDriverState *bs, uint64_t e, uint64_t bitm
     return *ne != e || *nbitmap != bitmap;
 }
 
+/* After rewriting n entries of an L2 table: release the table, then free the
+ * clusters the old entries held (old[i] 0 where nothing is to be freed). */
+static void qcow2_l2_update_done(BlockDriverState *bs, void **table, uint64_t *old, int64_t n,
+                                 bool discard)
+{
+    BDRVQcow2State *s = bs->opaque;
+    qcow2_cache_mark_dirty(s->l2_cache, *table);
+    qcow2_cache_put(s->l2_cache, table);
+    for (int64_t i = 0; i < n; i++) {
+        if (old[i]) {
+            qcow2_free_any_cluster(bs, old[i], discard);
+        }
+    }
+    g_free(old);
+}
+
 /* qcow2_zero_or_discard with extended L2 entries. */
 static int qcow2_zero_or_discard_ext(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                      bool zero, bool unmap)
@@ -1103,14 +1119,7 @@ static int qcow2_zero_or_discard_ext(BlockDriverState *bs, int64_t offset, int64
                     old[i] = free_old ? e : 0;
                 }
             }
-            qcow2_cache_mark_dirty(s->l2_cache, table);
-            qcow2_cache_put(s->l2_cache, &table);
-            for (int64_t i = 0; i < n; i++) {
-                if (old[i]) {
-                    qcow2_free_any_cluster(bs, old[i], !zero || unmap);
-                }
-            }
-            g_free(old);
+            qcow2_l2_update_done(bs, &table, old, n, !zero || unmap);
         }
         offset += n << s->cluster_bits;
         bytes -= n << s->cluster_bits;
@@ -1179,14 +1188,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
                 old[i] = allocated ? e : 0;
                 qcow2_l2_set(table, l2_index + i, ne);
             }
-            qcow2_cache_mark_dirty(s->l2_cache, table);
-            qcow2_cache_put(s->l2_cache, &table);
-            for (int64_t i = 0; i < n; i++) {
-                if (old[i]) {
-                    qcow2_free_any_cluster(bs, old[i], !zero || unmap);
-                }
-            }
-            g_free(old);
+            qcow2_l2_update_done(bs, &table, old, n, !zero || unmap);
         }
         offset += n << s->cluster_bits;
         bytes -= n << s->cluster_bits;
