@@ -260,6 +260,9 @@ Qcow2ClusterType qcow2_get_cluster_type(BDRVQcow2State *s, uint64_t l2_entry);
  * Bits in a compressed cluster's bitmap are only reported by check, as qemu does. */
 bool qcow2_get_subcluster_type(BDRVQcow2State *s, uint64_t l2_entry, uint64_t l2_bitmap, int sc,
                                Qcow2ClusterType *type);
+/* Pin the L2 table for guest offset (qcow2_cache_put releases it); *table NULL when
+ * the L1 entry is empty.  Called with s->lock held. */
+int qcow2_get_l2(BlockDriverState *bs, int64_t offset, void **table, uint64_t *l1_entry);
 int qcow2_get_host_offset(BlockDriverState *bs, int64_t offset, int64_t *bytes,
                           uint64_t *host_offset, Qcow2ClusterType *type);
 int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact);
@@ -303,14 +306,16 @@ int qcow2_co_preadv_flags(BlockDriverState *bs, int64_t offset, int64_t bytes, I
 void qcow2_data_io_barrier(BlockDriverState *bs);
 int qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov,
                      bool compressed);
-int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags);
-int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes);
 int qcow2_preallocate_metadata(BlockDriverState *bs, int64_t offset, int64_t new_length,
                                PreallocMode mode);
 int qcow2_decompress_cluster(BlockDriverState *bs, uint64_t l2_entry, uint8_t **out);
 /* Compressed cluster descriptor: host offset and stored byte count. */
 void qcow2_parse_compressed(BDRVQcow2State *s, uint64_t l2_entry, uint64_t *coffset,
                             int64_t *csize);
+
+/* qcow2-zero.c: write-zeroes (BDRV_REQ_MAY_UNMAP in flags) and discard */
+int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags);
+int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes);
 
 /* qcow2-snapshot.c */
 int qcow2_read_snapshots(BlockDriverState *bs, Error **errp);

@@ -1,0 +1,441 @@
+/*
+ * qcow2 write-zeroes and discard (qcow2 spec "Cluster mapping": the zero flag of
+ * standard cluster descriptors, v3; "Subcluster Allocation Bitmap": the "reads as
+ * zeroes" bits of extended L2 entries).  Whole clusters become zero clusters or are
+ * deallocated (their host clusters freed, the discard passed on); with extended L2
+ * entries, whole subclusters get their zero bits; partial pieces that do not
+ * already read as zeroes are written as zero data.  v2 has no zero flag:
+ * unallocated clusters read as zeroes only without a backing file.
+ */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define QCOW2_ZERO_BUF_MAX (1 << 20)   /* zero data written at most this much at a time */
+
+/*
+ * Extended L2 entry for whole-cluster write-zeroes (zero) or discard of entry e:
+ * false when it stays as it is.  *free_old: the old host cluster is released.
+ */
+static bool qcow2_ext_zero_entry(BlockDriverState *bs, uint64_t e, uint64_t bitmap, bool zero,
+                                 bool unmap, uint64_t *ne, uint64_t *nbitmap, bool *free_old)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+    bool allocated = t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_COMPRESSED;
+    if (zero) {
+        /* Every subcluster reads as zeroes; the host cluster stays unless unmapping
+         * (a compressed one never stays). */
+        *free_old = t == QCOW2_CLUSTER_COMPRESSED || (unmap && allocated);
+        *ne = *free_old ? 0 : e;
+        *nbitmap = QCOW2_SC_ALL_ZERO;
+    } else if (bs->backing_file[0] || allocated) {
+        *free_old = allocated;
+        *ne = 0;
+        *nbitmap = QCOW2_SC_ALL_ZERO;
+    } else {
+        *free_old = false;
+        *ne = e;
+        *nbitmap = bitmap;
+    }
+    return *ne != e || *nbitmap != bitmap;
+}
+
+/* After rewriting n entries of an L2 table: release the table, then free the
+ * clusters the old entries held (old[i] 0 where nothing is to be freed). */
+static void qcow2_l2_update_done(BlockDriverState *bs, void **table, uint64_t *old, int64_t n,
+                                 bool discard)
+{
+    BDRVQcow2State *s = bs->opaque;
+    qcow2_cache_mark_dirty(s->l2_cache, *table);
+    qcow2_cache_put(s->l2_cache, table);
+    for (int64_t i = 0; i < n; i++) {
+        if (old[i]) {
+            qcow2_free_any_cluster(bs, old[i], discard);
+        }
+    }
+    g_free(old);
+}
+
+/* qcow2_zero_or_discard with extended L2 entries. */
+static int qcow2_zero_or_discard_ext(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                     bool zero, bool unmap)
+{
+    BDRVQcow2State *s = bs->opaque;
+    while (bytes > 0) {
+        int l2_index = qcow2_l2_index(s, offset);
+        int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
+        void *table;
+        uint64_t l1e, ne, nbitmap;
+        bool free_old;
+        int ret = qcow2_get_l2(bs, offset, &table, &l1e);
+        if (ret < 0) {
+            return ret;
+        }
+        bool need_write = false;
+        if (table) {
+            for (int64_t i = 0; i < n && !need_write; i++) {
+                need_write = qcow2_ext_zero_entry(bs, qcow2_l2_entry(s, table, l2_index + i),
+                                                  qcow2_l2_bitmap(s, table, l2_index + i), zero,
+                                                  unmap, &ne, &nbitmap, &free_old);
+            }
+            qcow2_cache_put(s->l2_cache, &table);
+        } else {
+            need_write = qcow2_ext_zero_entry(bs, 0, 0, zero, unmap, &ne, &nbitmap, &free_old);
+        }
+        if (need_write) {
+            ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+            if (ret < 0) {
+                return ret;
+            }
+            uint64_t *old = g_new0(uint64_t, n);
+            for (int64_t i = 0; i < n; i++) {
+                uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
+                if (qcow2_ext_zero_entry(bs, e, qcow2_l2_bitmap(s, table, l2_index + i), zero,
+                                         unmap, &ne, &nbitmap, &free_old)) {
+                    qcow2_l2_set_entry(s, table, l2_index + i, ne);
+                    qcow2_l2_set_bitmap(s, table, l2_index + i, nbitmap);
+                    old[i] = free_old ? e : 0;
+                }
+            }
+            qcow2_l2_update_done(bs, &table, old, n, !zero || unmap);
+        }
+        offset += n << s->cluster_bits;
+        bytes -= n << s->cluster_bits;
+    }
+    return 0;
+}
+
+/*
+ * Zero (v3 zero flag) or discard the whole clusters [offset, offset+bytes).
+ * Discarded clusters read as zeroes on v3 (zero flag where data or a backing file
+ * would otherwise show through), and fall through to the backing file on v2.
+ */
+static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                 bool zero, bool unmap)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool v3 = s->qcow_version >= 3;
+    if (qcow2_has_subclusters(s)) {
+        return qcow2_zero_or_discard_ext(bs, offset, bytes, zero, unmap);
+    }
+    while (bytes > 0) {
+        int l2_index = qcow2_l2_index(s, offset);
+        int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
+        void *table;
+        uint64_t l1e;
+        int ret = qcow2_get_l2(bs, offset, &table, &l1e);
+        if (ret < 0) {
+            return ret;
+        }
+        bool need_write = false;
+        if (table) {
+            for (int64_t i = 0; i < n && !need_write; i++) {
+                uint64_t e = qcow2_l2_get(table, l2_index + i);
+                Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+                if (zero) {
+                    need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
+                                 !(t == QCOW2_CLUSTER_ZERO_ALLOC && !unmap);
+                } else {
+                    need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
+                                 (t != QCOW2_CLUSTER_UNALLOCATED || (v3 && bs->backing_file[0]));
+                }
+            }
+            qcow2_cache_put(s->l2_cache, &table);
+        } else {
+            need_write = zero || (v3 && bs->backing_file[0]);
+        }
+        if (need_write) {
+            ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+            if (ret < 0) {
+                return ret;
+            }
+            uint64_t *old = g_new0(uint64_t, n);
+            for (int64_t i = 0; i < n; i++) {
+                uint64_t e = qcow2_l2_get(table, l2_index + i);
+                Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+                bool allocated = t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC ||
+                                 t == QCOW2_CLUSTER_COMPRESSED;
+                uint64_t ne;
+                if (zero && !unmap && t != QCOW2_CLUSTER_COMPRESSED && allocated &&
+                    (e & QCOW_OFLAG_COPIED)) {
+                    /* Keep the allocation, just mark it as reading zeroes. */
+                    ne = (e & (L2E_OFFSET_MASK | QCOW_OFLAG_COPIED)) | QCOW_OFLAG_ZERO;
+                    e = 0;
+                } else if (zero) {
+                    ne = QCOW_OFLAG_ZERO;
+                } else if (v3 && (bs->backing_file[0] || allocated || t == QCOW2_CLUSTER_ZERO_PLAIN)) {
+                    ne = QCOW_OFLAG_ZERO;
+                } else {
+                    ne = 0;
+                }
+                old[i] = allocated ? e : 0;
+                qcow2_l2_set(table, l2_index + i, ne);
+            }
+            qcow2_l2_update_done(bs, &table, old, n, !zero || unmap);
+        }
+        offset += n << s->cluster_bits;
+        bytes -= n << s->cluster_bits;
+    }
+    return 0;
+}
+
+/* Zero data, written from a bounded buffer (the range may be most of the disk). */
+static int qcow2_write_zero_buf(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    if (bytes <= 0) {
+        return 0;
+    }
+    int64_t chunk = MIN(bytes, QCOW2_ZERO_BUF_MAX);
+    uint8_t *z = g_malloc0(chunk);
+    int ret = 0;
+    while (bytes > 0 && ret == 0) {
+        int64_t n = MIN(bytes, chunk);
+        IOVector q;
+        iovec_init_buf(&q, z, n);
+        ret = qcow2_co_pwritev(bs, offset, n, &q, false);
+        iovec_destroy(&q);
+        offset += n;
+        bytes -= n;
+    }
+    g_free(z);
+    return ret;
+}
+
+/* Does the guest cluster containing offset read as zeroes already? */
+static bool qcow2_cluster_reads_zero(BlockDriverState *bs, int64_t offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t n = 1;
+    uint64_t host;
+    Qcow2ClusterType type;
+    if (qcow2_get_host_offset(bs, qcow2_start_of_cluster(s, offset), &n, &host, &type) < 0) {
+        return false;
+    }
+    return type == QCOW2_CLUSTER_ZERO_PLAIN || type == QCOW2_CLUSTER_ZERO_ALLOC ||
+           (type == QCOW2_CLUSTER_UNALLOCATED && !bs->backing_file[0]);
+}
+
+/*
+ * Extended L2: do guest bytes [offset, offset+bytes) read as zeroes by their status
+ * alone (zero subclusters, or unallocated ones over nothing or over zeroes of the
+ * backing chain), as qemu's test before zeroing a whole subcluster?
+ */
+static bool qcow2_range_is_zero(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    bytes = MIN(bytes, MAX(0, bs->total_size - offset));
+    while (bytes > 0) {
+        int64_t n = bytes;
+        uint64_t host;
+        Qcow2ClusterType type;
+        if (qcow2_get_host_offset(bs, offset, &n, &host, &type) < 0) {
+            return false;
+        }
+        if (type == QCOW2_CLUSTER_UNALLOCATED || type == QCOW2_CLUSTER_UNALLOCATED_ALLOC) {
+            for (int64_t done = 0; bs->backing && done < n;) {
+                int64_t m;
+                int st = bdrv_block_status_above(bs->backing, NULL, offset + done, n - done, &m,
+                                                 NULL, NULL, NULL);
+                if (st < 0 && offset + done >= bdrv_getlength(bs->backing)) {
+                    break;      /* past the end of the backing file: zeroes */
+                }
+                if (st < 0 || !(st & BDRV_BLOCK_ZERO) || m <= 0) {
+                    return false;
+                }
+                done += m;
+            }
+        } else if (type != QCOW2_CLUSTER_ZERO_PLAIN && type != QCOW2_CLUSTER_ZERO_ALLOC) {
+            return false;
+        }
+        offset += n;
+        bytes -= n;
+    }
+    return true;
+}
+
+/* Extended L2: subclusters [sc, sc + nsc) of the cluster at offset read as zeroes from
+ * now on; -ENOTSUP for a compressed cluster, which has no subclusters. */
+static int qcow2_zero_subclusters(BlockDriverState *bs, int64_t offset, int nsc)
+{
+    BDRVQcow2State *s = bs->opaque;
+    void *table;
+    int ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+    if (ret < 0) {
+        return ret;
+    }
+    int idx = qcow2_l2_index(s, offset);
+    int sc = qcow2_sc_index(s, offset);
+    if (qcow2_l2_entry(s, table, idx) & QCOW_OFLAG_COMPRESSED) {
+        qcow2_cache_put(s->l2_cache, &table);
+        return -ENOTSUP;
+    }
+    uint64_t r = qcow2_sc_range(sc, MIN(sc + nsc, QCOW2_EXTL2_SUBCLUSTERS));
+    uint64_t old = qcow2_l2_bitmap(s, table, idx);
+    uint64_t bitmap = (old | (r << 32)) & ~r;
+    if (bitmap != old) {
+        qcow2_l2_set_bitmap(s, table, idx, bitmap);
+        qcow2_cache_mark_dirty(s->l2_cache, table);
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    return 0;
+}
+
+/* Extended L2: zero the subcluster-aligned [offset, end) (end may be the disk end):
+ * partial clusters per subcluster, whole clusters through their entries. */
+static int qcow2_zeroize_aligned_ext(BlockDriverState *bs, int64_t offset, int64_t end,
+                                     int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t head = MIN(end, qcow2_align_up(offset, s->cluster_size)) - offset;
+    offset += head;
+    int64_t tail = end >= bs->total_size ? 0
+                                         : end - MAX(offset, qcow2_start_of_cluster(s, end));
+    end -= tail;
+    int ret = 0;
+    if (head) {
+        ret = qcow2_zero_subclusters(bs, offset - head,
+                                     (int)qcow2_align_up(head, s->subcluster_size) >>
+                                     s->subcluster_bits);
+    }
+    if (ret == 0 && end > offset) {
+        ret = qcow2_zero_or_discard_ext(bs, offset,
+                                        qcow2_size_to_clusters(s, end - offset) << s->cluster_bits,
+                                        true, flags & BDRV_REQ_MAY_UNMAP);
+    }
+    if (ret == 0 && tail) {
+        ret = qcow2_zero_subclusters(bs, end, (int)qcow2_align_up(tail, s->subcluster_size) >>
+                                     s->subcluster_bits);
+    }
+    return ret;
+}
+
+/*
+ * Extended L2 write-zeroes, split as qemu's block layer splits it at subcluster
+ * alignment: an unaligned head and tail each on their own, zeroed as a whole
+ * subcluster when the rest of it reads as zeroes already, else written as zero data
+ * (as is a piece that meets a compressed cluster).
+ */
+static int qcow2_subcluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                    int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t sc = s->subcluster_size;
+    int64_t end = offset + bytes;
+    int64_t end_tail = end & (sc - 1);
+    while (offset < end) {
+        int64_t n = end - offset;
+        if (offset & (sc - 1)) {
+            n = MIN(n, sc - (offset & (sc - 1)));
+        } else if (end_tail && n > sc) {
+            n -= end_tail;
+        }
+        if (!(offset & (sc - 1))) {
+            /* Whole subclusters: a partial cluster at either end goes on its own, so
+             * that only it (a compressed cluster) can need the zero-data fallback
+             * below, never the whole request. */
+            int64_t cs = s->cluster_size;
+            if (offset & (cs - 1)) {
+                n = MIN(n, cs - (offset & (cs - 1)));
+            } else if (((offset + n) & (cs - 1)) && n > cs) {
+                n = qcow2_start_of_cluster(s, offset + n) - offset;
+            }
+        }
+        int64_t start = offset, stop = offset + n;
+        int64_t pad_head = start & (sc - 1);
+        int64_t pad_tail = stop == bs->total_size ? 0 : qcow2_align_up(stop, sc) - stop;
+        int ret = 0;
+        if (pad_head || pad_tail) {
+            int64_t len = sc;
+            uint64_t host;
+            Qcow2ClusterType type = QCOW2_CLUSTER_NORMAL;
+            start -= pad_head;
+            stop = start + sc;
+            if (!qcow2_range_is_zero(bs, start, pad_head) ||
+                !qcow2_range_is_zero(bs, offset + n, pad_tail)) {
+                ret = -ENOTSUP;
+            } else {
+                ret = qcow2_get_host_offset(bs, start, &len, &host, &type);
+            }
+            if (ret == 0 && type != QCOW2_CLUSTER_UNALLOCATED &&
+                type != QCOW2_CLUSTER_UNALLOCATED_ALLOC && type != QCOW2_CLUSTER_ZERO_PLAIN &&
+                type != QCOW2_CLUSTER_ZERO_ALLOC) {
+                ret = -ENOTSUP;
+            }
+        }
+        if (ret == 0) {
+            ret = qcow2_zeroize_aligned_ext(bs, start, stop, flags);
+        }
+        if (ret == -ENOTSUP) {
+            ret = qcow2_write_zero_buf(bs, offset, n);
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        offset += n;
+    }
+    return 0;
+}
+
+int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    /* v2 has no zero flag: without a backing file unallocated clusters read as zero,
+     * so whole clusters are deallocated; with one, zero data must be written. */
+    bool v2_dealloc = s->qcow_version < 3 && !bs->backing_file[0];
+    if (s->qcow_version < 3 && !v2_dealloc) {
+        return -ENOTSUP;
+    }
+    if (qcow2_data_file_is_raw(s)) {
+        /* Autoclear bit 1: the data file must read as the guest disk on its own, so
+         * the zeroes go there as well as into the L2 entries. */
+        int ret = bdrv_pwrite_zeroes(s->data_file, offset, bytes, flags & BDRV_REQ_MAY_UNMAP);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (qcow2_has_subclusters(s)) {
+        return qcow2_subcluster_zeroize(bs, offset, bytes, flags);
+    }
+    int64_t end = offset + bytes;
+    /* A partial cluster that already reads as zero is zeroed as a whole (as QEMU
+     * does), so no data cluster gets allocated for it. */
+    if (qcow2_offset_into_cluster(s, offset) && qcow2_cluster_reads_zero(bs, offset)) {
+        offset = qcow2_start_of_cluster(s, offset);
+    }
+    if (qcow2_offset_into_cluster(s, end) && end < bs->total_size &&
+        qcow2_cluster_reads_zero(bs, end)) {
+        end = MIN(qcow2_align_up(end, s->cluster_size), bs->total_size);
+    }
+    bytes = end - offset;
+    int64_t cstart = qcow2_align_up(offset, s->cluster_size);
+    /* The last guest cluster may be partial: covering up to the disk end is whole. */
+    int64_t cend = end == bs->total_size ? qcow2_align_up(end, s->cluster_size)
+                                         : qcow2_start_of_cluster(s, end);
+    if (cend <= cstart) {
+        return qcow2_write_zero_buf(bs, offset, bytes);
+    }
+    int ret = qcow2_write_zero_buf(bs, offset, cstart - offset);
+    if (ret == 0) {
+        ret = v2_dealloc ? qcow2_zero_or_discard(bs, cstart, cend - cstart, false, true)
+                         : qcow2_zero_or_discard(bs, cstart, cend - cstart, true,
+                                                 flags & BDRV_REQ_MAY_UNMAP);
+    }
+    if (ret == 0 && cend < end) {
+        ret = qcow2_write_zero_buf(bs, cend, end - cend);
+    }
+    return ret;
+}
+
+int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t end = offset + bytes;
+    int64_t start = qcow2_align_up(offset, s->cluster_size);
+    end = end == bs->total_size ? qcow2_align_up(end, s->cluster_size)
+                                : qcow2_start_of_cluster(s, end);
+    if (end <= start) {
+        return 0;
+    }
+    return qcow2_zero_or_discard(bs, start, end - start, false, true);
+}
