@@ -583,18 +583,17 @@ static int create_opt_cmp(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
-void bdrv_print_create_options(const char *format)
+/* A driver's options sorted by name, as qemu-img lists them; which ones: keep(). */
+static void bdrv_print_options(BlockDriver *drv, bool (*keep)(const BlockCreateOption *, bool),
+                               bool arg)
 {
-    BlockDriver *drv = bdrv_find_format(format);
-    if (!drv || !drv->create_opts) {
-        return;
-    }
     GPtrArray *sorted = g_ptr_array_new();
     for (const BlockCreateOption *o = drv->create_opts; o->name; o++) {
-        g_ptr_array_add(sorted, (gpointer)o);
+        if (keep(o, arg)) {
+            g_ptr_array_add(sorted, (gpointer)o);
+        }
     }
     qsort(sorted->pdata, sorted->len, sizeof(gpointer), create_opt_cmp);
-    printf("Supported options:\n");
     for (guint i = 0; i < sorted->len; i++) {
         const BlockCreateOption *o = sorted->pdata[i];
         char *lhs = g_strdup_printf("%s=<%s>", o->name, o->type);
@@ -602,4 +601,43 @@ void bdrv_print_create_options(const char *format)
         g_free(lhs);
     }
     g_ptr_array_free(sorted, true);
+}
+
+static bool create_opt_listed(const BlockCreateOption *o, bool with_protocol)
+{
+    return with_protocol || !o->protocol;
+}
+
+void bdrv_print_create_options(const char *format, bool with_protocol)
+{
+    BlockDriver *drv = bdrv_find_format(format);
+    if (!drv || !drv->create_opts) {
+        return;
+    }
+    if (with_protocol) {
+        printf("Supported options:\n");
+    } else {
+        printf("Supported %s options:\n", format);
+    }
+    bdrv_print_options(drv, create_opt_listed, with_protocol);
+    if (!with_protocol) {
+        printf("\nThe protocol level may support further options.\n"
+               "Specify the target filename to include those options.\n");
+    }
+}
+
+static bool amend_opt_listed(const BlockCreateOption *o, bool unused)
+{
+    return !o->create_only && !o->protocol;
+}
+
+bool bdrv_print_amend_options(const char *format)
+{
+    BlockDriver *drv = bdrv_find_format(format);
+    if (!drv || !drv->create_opts || !drv->amend) {
+        return false;
+    }
+    printf("Amend options for '%s':\n", format);
+    bdrv_print_options(drv, amend_opt_listed, false);
+    return true;
 }

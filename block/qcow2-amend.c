@@ -167,14 +167,10 @@ static int qcow2_has_compressed_clusters(BlockDriverState *bs)
 int qcow2_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
-    static const char *const create_only[] = {
-        "cluster_size", "preallocation", "extended_l2", "compression_type",
-        "encryption", "encrypt.format", "nocow", "extent_size_hint", NULL,
-    };
     for (size_t i = 0; i < opts_count(opts); i++) {
         const char *key = opts_key_at(opts, i);
-        for (const char *const *k = create_only; *k; k++) {
-            if (!strcmp(key, *k)) {
+        for (const BlockCreateOption *o = qcow2_create_opts; o->name; o++) {
+            if (o->create_only && !strcmp(key, o->name)) {
                 error_setg(errp, "Invalid parameter '%s'", key);
                 error_append_hint(errp, "This option is only supported for image creation\n");
                 return -ENOTSUP;

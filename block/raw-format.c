@@ -117,9 +117,12 @@ static int raw_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 
 static const BlockCreateOption raw_create_opts[] = {
     { "size", "size", "Virtual disk size", NULL },
-    { "preallocation", "str", "Preallocation mode (allowed values: off, falloc, full)", NULL },
-    { "extent_size_hint", "size", "Extent size hint for the image file, 0 to disable", NULL },
-    { "nocow", "bool (on/off)", "Turn off copy-on-write (valid only on btrfs)", NULL },
+    { "preallocation", "str", "Preallocation mode (allowed values: off, falloc, full)", NULL,
+      .protocol = true },
+    { "extent_size_hint", "size", "Extent size hint for the image file, 0 to disable", NULL,
+      .protocol = true },
+    { "nocow", "bool (on/off)", "Turn off copy-on-write (valid only on btrfs)", NULL,
+      .protocol = true },
     { NULL },
 };
 

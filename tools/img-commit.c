@@ -386,7 +386,15 @@ int img_amend(int argc, char **argv)
         }
     }
     if (help) {
-        bdrv_print_create_options(fmt ? fmt : "qcow2");
+        if (!fmt && optind >= argc) {
+            error_report("Expecting one image file name");
+            goto out;
+        }
+        /* (Without -f the image's format would be probed: qcow2 is the one that amends.) */
+        if (!bdrv_print_amend_options(fmt ? fmt : "qcow2")) {
+            error_report("Format driver '%s' does not support option amendment", fmt);
+            goto out;
+        }
         ret = 0;
         goto out;
     }

@@ -1031,7 +1031,8 @@ int img_convert(int argc, char **argv)
             error_report("Unknown file format '%s'", o.out_fmt);
             goto out;
         }
-        bdrv_print_create_options(o.out_fmt ? o.out_fmt : "raw");
+        /* With a target filename (after a source) the protocol's options too. */
+        bdrv_print_create_options(o.out_fmt ? o.out_fmt : "raw", argc - optind >= 2);
         ret = 0;
         goto out;
     }

@@ -230,7 +230,7 @@ static int img_create(int argc, char **argv)
         goto out;
     }
     if (help) {
-        bdrv_print_create_options(fmt);
+        bdrv_print_create_options(fmt, optind < argc);    /* with a filename: its protocol's too */
         ret = 0;
         goto out;
     }

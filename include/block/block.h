@@ -194,7 +194,11 @@ int bdrv_amend(BlockDriverState *bs, Opts *opts, bool force, Error **errp);
 int bdrv_create(const char *format, const char *filename, Opts *opts, char **summary,
                 Error **errp);
 /* Print the create options of a format as `-o help` does. */
-void bdrv_print_create_options(const char *format);
+/* -o help of create/convert: the format's options, and the protocol's too when a
+ * target filename was given (with qemu-img's headings). */
+void bdrv_print_create_options(const char *format, bool with_protocol);
+/* -o help of amend; false when the format cannot amend. */
+bool bdrv_print_amend_options(const char *format);
 bool bdrv_has_create(const char *format);
 
 #endif

@@ -21,6 +21,8 @@ typedef struct BlockCreateOption {
     const char *type;          /* "str", "size", "bool", "number" for -o help */
     const char *help;
     const char *def;           /* default shown in the "Formatting" line, or NULL */
+    bool protocol;             /* the file layer's: -o help lists it only with a filename */
+    bool create_only;          /* amend refuses it ("only supported for image creation") */
 } BlockCreateOption;
 
 typedef void BlockCompletionFunc(void *opaque, int ret);
