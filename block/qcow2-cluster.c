@@ -76,12 +76,12 @@ static int qcow2_check_l2_entry(BlockDriverState *bs, uint64_t l2_entry, int64_t
     }
     if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
         uint64_t host = l2_entry & L2E_OFFSET_MASK;
-        /* Where the entry is, in qemu's words (callers looked the table up already). */
-        uint64_t l1_index = qcow2_l1_index(s, guest_offset);
-        uint64_t l2_offset = l1_index < s->l1_size ? s->l1_table[l1_index] & L1E_OFFSET_MASK
-                                                   : 0;
         int l2_index = qcow2_l2_index(s, guest_offset);
         if (host & (s->cluster_size - 1)) {
+            /* Where the entry is, in qemu's words (callers looked the table up already). */
+            uint64_t l1_index = qcow2_l1_index(s, guest_offset);
+            uint64_t l2_offset = l1_index < s->l1_size ? s->l1_table[l1_index] & L1E_OFFSET_MASK
+                                                       : 0;
             return qcow2_signal_corruption(bs, "Cluster allocation offset %#" PRIx64
                                            " unaligned (L2 offset: %#" PRIx64
                                            ", L2 index: %#x)", host, l2_offset, l2_index);
