@@ -238,6 +238,9 @@ static BlockDriverState *bdrv_open_one(const char *filename, const char *format,
         bdrv_unref(bs);
         return NULL;
     }
+    if (drv->grows_file) {
+        file_set_grow_ahead(file);
+    }
     return bs;
 }
 

@@ -3,6 +3,18 @@
  * pread/pwrite (POSIX), O_DIRECT for cache.direct=on with bounce buffers for
  * unaligned requests, fallocate for write-zeroes and discard, SEEK_DATA/SEEK_HOLE
  * for block status, fdatasync for flush (skipped under cache.no-flush).
+ *
+ * Grow-ahead (file_set_grow_ahead, asked for by a format whose image grows as
+ * it allocates, with O_DIRECT): an O_DIRECT write that extends a file is
+ * serialised by the host file system (ext4 takes the inode lock exclusively and
+ * waits for every direct I/O in flight), so concurrent allocating writes at the
+ * end of an image would run one at a time.  Instead the file is extended with
+ * fallocate in large steps ahead of the writes, and writes land inside it.  The
+ * node reports the length its users have written (data_end) as its length, and
+ * close truncates the file back to it, so nothing outside sees the extra space;
+ * after a crash the file keeps a tail of zeroes that no cluster refers to
+ * (qemu-img check is content with it).  Everything at or past data_end reads as
+ * zeroes, so a write-zeroes there costs nothing.
  */
 #include "block/block_int.h"
 #include "block/io-uring.h"
@@ -27,7 +39,18 @@ typedef struct FileState {
     GRWLock rmw_lock;
     LinuxAioState *laio;         /* aio=native */
     LuringState *luring;         /* aio=io_uring */
+    /* Grow-ahead state, under grow_lock; off unless grow_ahead. */
+    bool grow_ahead;
+    bool grow_failed;            /* an fallocate failed: stop growing ahead */
+    GMutex grow_lock;
+    int64_t data_end;            /* the length as users see it: all past it reads as zero */
+    int64_t alloc_end;           /* the file's real length */
 } FileState;
+
+/* How far past a write the file is extended when it grows: big enough that the
+ * fallocate (which waits for the direct I/O in flight) is rare. */
+#define FILE_GROW_STEP (32 << 20)
+#define FILE_GROW_ALIGN (1 << 20)
 
 static int file_probe_alignment(BlockDriverState *bs, FileState *s)
 {
@@ -108,8 +131,75 @@ static void file_close(BlockDriverState *bs)
     FileState *s = bs->opaque;
     laio_cleanup(s->laio);
     luring_cleanup(s->luring);
+    if (s->grow_ahead) {
+        struct stat st;
+        if (fstat(s->fd, &st) == 0 && st.st_size > s->data_end &&
+            ftruncate(s->fd, s->data_end) < 0) {
+            /* Only zeroes past the data are left in place; nothing is lost. */
+            warn_report("Could not truncate '%s' to its data: %s", bs->filename,
+                        strerror(errno));
+        }
+        g_mutex_clear(&s->grow_lock);
+    }
     close(s->fd);
     g_rw_lock_clear(&s->rmw_lock);
+}
+
+void file_set_grow_ahead(BlockDriverState *bs)
+{
+    FileState *s = bs->opaque;
+    if (bs->drv != &bdrv_file || s->is_blockdev || s->grow_ahead ||
+        !(bs->open_flags & BDRV_O_RDWR) || !(bs->open_flags & BDRV_O_NOCACHE)) {
+        return;
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        return;
+    }
+    g_mutex_init(&s->grow_lock);
+    s->data_end = s->alloc_end = st.st_size;
+    s->grow_ahead = true;
+}
+
+/*
+ * A write (or write-zeroes) of [offset, end) is about to be issued: with
+ * grow-ahead, raise data_end to cover it and extend the file ahead of it so the
+ * write does not extend the file itself.  When the file cannot be extended
+ * (ENOSPC for the whole step, or no fallocate) the write extends it as usual.
+ * Returns whether [offset, end) lay wholly at or past the old data_end and
+ * inside the file: it reads as zeroes and needs no write to be part of the file.
+ */
+static bool file_grow_for(FileState *s, int64_t offset, int64_t end)
+{
+    if (!s->grow_ahead) {
+        return false;
+    }
+    g_mutex_lock(&s->grow_lock);
+    bool past_data = offset >= s->data_end;
+    bool was_zero = false;
+    if (end > s->data_end) {
+        if (end > s->alloc_end && !s->grow_failed) {
+            int64_t want = (end + FILE_GROW_STEP + FILE_GROW_ALIGN - 1) &
+                           ~(int64_t)(FILE_GROW_ALIGN - 1);
+            if (fallocate(s->fd, 0, s->alloc_end, want - s->alloc_end) == 0) {
+                s->alloc_end = want;
+            } else {
+                /* No space for a whole step (or no fallocate): writes extend
+                 * the file from now on.  A failed fallocate may have extended
+                 * it partly. */
+                struct stat st;
+                s->grow_failed = true;
+                if (fstat(s->fd, &st) == 0) {
+                    s->alloc_end = MAX(s->alloc_end, st.st_size);
+                }
+            }
+        }
+        was_zero = past_data && end <= s->alloc_end;
+        s->data_end = end;
+        s->alloc_end = MAX(s->alloc_end, end);    /* the write extends it */
+    }
+    g_mutex_unlock(&s->grow_lock);
+    return was_zero;
 }
 
 static const char *const perm_names[] = { "consistent read", "write", "write unchanged",
@@ -170,6 +260,12 @@ int file_lock_perms(BlockDriverState *bs, unsigned perm, unsigned shared, Error 
 static int64_t file_getlength(BlockDriverState *bs)
 {
     FileState *s = bs->opaque;
+    if (s->grow_ahead) {
+        g_mutex_lock(&s->grow_lock);
+        int64_t len = s->data_end;
+        g_mutex_unlock(&s->grow_lock);
+        return len;
+    }
     if (s->is_blockdev) {
         uint64_t size;
         if (ioctl(s->fd, BLKGETSIZE64, &size) < 0) {
@@ -273,6 +369,20 @@ bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVect
     if (!file_aio_can_take(bs, offset, qiov)) {
         return false;
     }
+    if (is_write && s->grow_ahead) {
+        /* The caller's thread must not wait for an fallocate: a write past the
+         * extended part goes to the pool, which grows the file. */
+        g_mutex_lock(&s->grow_lock);
+        int64_t end = offset + (int64_t)qiov->size;
+        bool inside = end <= s->alloc_end;
+        if (inside) {
+            s->data_end = MAX(s->data_end, end);
+        }
+        g_mutex_unlock(&s->grow_lock);
+        if (!inside) {
+            return false;
+        }
+    }
     if (s->laio) {
         return laio_submit(s->laio, s->fd, is_write, offset, qiov, cb, opaque);
     }
@@ -307,6 +417,7 @@ static int file_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes, IOV
 {
     FileState *s = bs->opaque;
     int ret;
+    file_grow_for(s, offset, offset + bytes);
     if (file_aligned(bs, offset, bytes, qiov)) {
         if (bs->request_alignment > 1) {
             g_rw_lock_reader_lock(&s->rmw_lock);
@@ -349,6 +460,9 @@ static int file_pwrite_zeroes(BlockDriverState *bs, int64_t offset, int64_t byte
     FileState *s = bs->opaque;
     if (s->is_blockdev || !s->has_fallocate) {
         return -ENOTSUP;
+    }
+    if (file_grow_for(s, offset, offset + bytes)) {
+        return 0;           /* past the data: zeroes already */
     }
     int mode = FALLOC_FL_ZERO_RANGE;
     int64_t len = file_getlength(bs);
@@ -442,6 +556,11 @@ static int file_truncate(BlockDriverState *bs, int64_t offset, bool exact, Preal
         }
     }
     bs->total_size = offset;
+    if (s->grow_ahead) {
+        g_mutex_lock(&s->grow_lock);
+        s->data_end = s->alloc_end = offset;
+        g_mutex_unlock(&s->grow_lock);
+    }
     return 0;
 }
 

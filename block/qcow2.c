@@ -1175,6 +1175,7 @@ QCOW2_LOCKED_SNAPSHOT_OP(qcow2_snapshot_delete)
 const BlockDriver bdrv_qcow2 = {
     .format_name = "qcow2",
     .instance_size = sizeof(BDRVQcow2State),
+    .grows_file = true,
     .probe = qcow2_probe,
     .open = qcow2_open,
     .close = qcow2_close,

@@ -31,6 +31,7 @@ struct BlockDriver {
     const char *format_name;
     size_t instance_size;
     bool is_protocol;
+    bool grows_file;           /* allocates at the end of its file: file_set_grow_ahead */
     /* Score (0..100) that buf (the first bytes of the file) is this format. */
     int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
     int (*open)(BlockDriverState *bs, Opts *options, int flags, Error **errp);
@@ -116,6 +117,10 @@ bool file_aio_submit(BlockDriverState *bs, bool is_write, int64_t offset, IOVect
 /* Whether file_aio_submit could take a request at offset (kernel AIO set up,
  * O_DIRECT alignment), checked before a format driver maps one. */
 bool file_aio_can_take(BlockDriverState *bs, int64_t offset, IOVector *qiov);
+/* Extend the file in large fallocated steps ahead of writes past its end, and
+ * truncate it back to the written length on close (O_DIRECT, read-write regular
+ * files only; see file-posix.c).  For formats that grow their image file. */
+void file_set_grow_ahead(BlockDriverState *bs);
 
 /*
  * Image locking compatible with QEMU: OFD locks on bytes 100+bit (permissions we

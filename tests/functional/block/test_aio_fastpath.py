@@ -136,8 +136,9 @@ def test_bench_flush_interval_drains_inside_callbacks(kemu_img, tmp_path, aio):
 
 @pytest.mark.parametrize('aio', ['native', 'io_uring'])
 def test_partial_writes_into_new_clusters(kemu_img, qemu_img, qemu_io, tmp_path, aio):
-    """4 KiB writes into empty clusters of a fresh image (allocated on the fast path beyond
-    the end of the file): the written bytes read back, the rest of each cluster reads zero."""
+    """4 KiB writes into empty clusters of a fresh image (allocated at the end of the file,
+    where it grows ahead of them into fallocated space whose zeroes need no writing): the
+    written bytes read back, the rest of each cluster reads zero."""
     img = tmp_path / 'n.qcow2'
     run(qemu_img, 'create', '-q', '-f', 'qcow2', img, '64M')
     step = CL * 3 + 8192            # a different offset within each cluster
@@ -184,8 +185,9 @@ def _free_first_clusters(path, n):
 
 
 def test_partial_writes_into_reused_clusters(kemu_io, qemu_img, qemu_io, tmp_path):
-    """Free clusters inside the file that still hold old bytes are reused: a partial write there must not leave the old bytes visible around it (the fast
-    path only skips zeroing beyond the end of the file)."""
+    """Free clusters inside the file that still hold old bytes are reused: a partial write
+    there must not leave the old bytes visible around it (zeroing is skipped only past the
+    end of the file's data)."""
     img = tmp_path / 'r.qcow2'
     run(qemu_img, 'create', '-q', '-f', 'qcow2', img, '8M')
     run(qemu_io, '-c', 'write -q -P 0x99 0 8M', img)
