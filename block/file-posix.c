@@ -461,11 +461,11 @@ static int file_pwrite_zeroes(BlockDriverState *bs, int64_t offset, int64_t byte
     if (s->is_blockdev || !s->has_fallocate) {
         return -ENOTSUP;
     }
+    int64_t len = file_getlength(bs);
     if (file_grow_for(s, offset, offset + bytes)) {
         return 0;           /* past the data: zeroes already */
     }
     int mode = FALLOC_FL_ZERO_RANGE;
-    int64_t len = file_getlength(bs);
     if ((flags & BDRV_REQ_MAY_UNMAP) && len >= offset + bytes) {
         mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
     }

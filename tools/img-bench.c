@@ -27,9 +27,13 @@ typedef struct BenchData {
     int bufsize;
     int64_t step;
     int nrreq;
-    int n;
+    int n;                          /* requests not sent yet */
+    int flushed_at;                 /* n at the last flush */
     int flush_interval;
     bool drain_on_flush;
+    bool draining;                  /* waiting for the queue to empty before a flush */
+    int *idle;                      /* slots without a request while draining */
+    int n_idle;
     uint8_t *buf;
     IOVector *qiov;
     int in_flight;
@@ -68,8 +72,30 @@ static bool bench_int_arg(const char *arg, uint64_t min, uint64_t max, const cha
 }
 
 static BenchData *bench_state;
-static int bench_completed;
 
+/* Flush; then, after a drain, send new requests from every idle slot. */
+static void bench_flush_and_resume(BenchData *b)
+{
+    b->flushed_at = b->n;
+    int r = blk_flush(b->blk);
+    if (r < 0) {
+        error_report("Failed flush request: %s", strerror(-r));
+        exit(EXIT_FAILURE);
+    }
+    b->draining = false;
+    while (b->n_idle > 0 && b->n > 0) {
+        bench_submit(b, b->idle[--b->n_idle]);
+    }
+}
+
+/*
+ * --flush-interval as qemu-img documents it: whenever the number of requests
+ * still to send is a multiple of the interval, the queue is drained and a flush
+ * issued before new requests are made (with --no-drain the flush goes out at
+ * once and requests keep flowing).  So with the default drain exactly
+ * flush_interval writes lie between two flushes, and the last one follows the
+ * last write.
+ */
 static void bench_cb(void *opaque, int ret)
 {
     BenchData *b = bench_state;
@@ -79,19 +105,20 @@ static void bench_cb(void *opaque, int ret)
         exit(EXIT_FAILURE);
     }
     b->in_flight--;
-    bench_completed++;
-    if (b->flush_interval && bench_completed % b->flush_interval == 0) {
-        /* Every flush_interval requests: (drain and) flush before going on. */
+    if (!b->draining && b->flush_interval && b->n % b->flush_interval == 0 &&
+        b->n != b->flushed_at) {
         if (b->drain_on_flush) {
-            while (b->in_flight > 0) {
-                g_main_context_iteration(g_main_context_default(), TRUE);
-            }
+            b->draining = true;
+        } else {
+            bench_flush_and_resume(b);
         }
-        int r = blk_flush(b->blk);
-        if (r < 0) {
-            error_report("Failed flush request: %s", strerror(-r));
-            exit(EXIT_FAILURE);
+    }
+    if (b->draining) {
+        b->idle[b->n_idle++] = slot;
+        if (b->in_flight == 0) {
+            bench_flush_and_resume(b);
         }
+        return;
     }
     if (b->n > 0) {
         bench_submit(b, slot);
@@ -233,6 +260,7 @@ int img_bench(int argc, char **argv)
         .step = step ? step : bufsize,
         .nrreq = depth,
         .n = count,
+        .flushed_at = -1,
         .offset = offset,
         .flush_interval = flush_interval,
         .drain_on_flush = drain_on_flush,
@@ -247,6 +275,7 @@ int img_bench(int argc, char **argv)
     b.buf = bdrv_blockalign(blk_bs(blk), (size_t)depth * bufsize);
     memset(b.buf, pattern, (size_t)depth * bufsize);
     b.qiov = g_new(IOVector, depth);
+    b.idle = g_new(int, depth);
     for (int i = 0; i < depth; i++) {
         iovec_init_buf(&b.qiov[i], b.buf + (size_t)i * bufsize, bufsize);
     }
@@ -264,6 +293,7 @@ int img_bench(int argc, char **argv)
         iovec_destroy(&b.qiov[i]);
     }
     g_free(b.qiov);
+    g_free(b.idle);
     qemu_vfree(b.buf);
     blk_unref(blk);
     return 0;

@@ -125,13 +125,52 @@ def test_bench_concurrent_writes_then_check(kemu_img, qemu_img, qemu_io, tmp_pat
 
 @pytest.mark.parametrize('aio', ['native', 'threads'])
 def test_bench_flush_interval_drains_inside_callbacks(kemu_img, tmp_path, aio):
-    """bench --flush-interval drains from a completion callback: the nested loop must still
-    see the completions that were already queued (this used to hang)."""
+    """bench --flush-interval: the queue is drained before each flush, from completion
+    callbacks (this used to hang)."""
     img = tmp_path / 'f.raw'
     run(kemu_img, 'create', '-q', '-f', 'raw', img, '16M')
     rc, out, err = run(kemu_img, 'bench', '-w', '-t', 'none', '-i', aio, '-d', '8', '-c', '512',
                        '--flush-interval=8', '-f', 'raw', img)
     assert rc == 0 and 'Run completed' in out, out + err
+
+
+def _writes_between_flushes(strace, tool, img, count, tmp_path):
+    """Run a 64 KiB write bench with --flush-interval=32 under strace: the number of data
+    writes before each flush."""
+    trace = tmp_path / 'trace'
+    p = subprocess.run([strace, '-f', '-e', 'trace=pwritev,pwrite64,fdatasync', '-o', str(trace),
+                        tool, 'bench', '-w', '-t', 'none', '-i', 'threads', '-d', '32',
+                        '-c', str(count), '-s', '64k', '--flush-interval=32', '--pattern=0x7',
+                        '-f', 'raw', str(img)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    gaps, writes = [], 0
+    for line in open(trace):
+        if 'resumed' in line:
+            continue
+        if 'fdatasync(' in line:
+            gaps.append(writes)
+            writes = 0
+        elif 'pwrite' in line and '"\\7\\7' in line:
+            writes += 1
+    return gaps
+
+
+@pytest.mark.parametrize('count', [320, 330])
+def test_bench_flush_interval_writes_between_flushes(kemu_img, qemu_img, tmp_path, count):
+    """As qemu-img documents --flush-interval: whenever the number of requests still to send
+    is a multiple of the interval, the queue is drained and a flush issued before new writes
+    are made, so the writes come in batches of flush_interval between flushes, as qemu-img's
+    do (a drain that let completions send new requests flushed only at the end).  (kemu-img
+    flushes once more when it closes the image.)"""
+    strace = shutil.which('strace')
+    if not strace:
+        pytest.fail('strace is required (scripts/install-deps.sh --test installs it)')
+    img = tmp_path / 'f.raw'
+    run(qemu_img, 'create', '-q', '-f', 'raw', img, '64M')
+    want = _writes_between_flushes(strace, qemu_img, img, count, tmp_path)
+    got = _writes_between_flushes(strace, kemu_img, img, count, tmp_path)
+    assert len(want) == 10 and sum(want) == count, want
+    assert got[:len(want)] == want, (got, want)
 
 
 @pytest.mark.parametrize('aio', ['native', 'io_uring'])
