@@ -237,7 +237,11 @@ typedef struct MapEntry {
     const char *filename;
 } MapEntry;
 
-static int map_dump(const MapEntry *e, OutputFormat ofmt, bool first)
+/*
+ * One entry as qemu-img prints it.  In JSON, an entry that has a successor ends with ",\n":
+ * an error part way leaves the array open after the last entry printed, as qemu-img does.
+ */
+static int map_dump(const MapEntry *e, OutputFormat ofmt, bool has_next)
 {
     if (ofmt == OFORMAT_HUMAN) {
         if (e->data && !e->has_offset) {
@@ -251,14 +255,14 @@ static int map_dump(const MapEntry *e, OutputFormat ofmt, bool first)
         }
         return 0;
     }
-    printf("%s{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", \"depth\": %d, "
-           "\"present\": %s, \"zero\": %s, \"data\": %s", first ? "[" : ",\n", e->start,
-           e->length, e->depth, e->present ? "true" : "false", e->zero ? "true" : "false",
+    printf("{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", \"depth\": %d, "
+           "\"present\": %s, \"zero\": %s, \"data\": %s", e->start, e->length, e->depth,
+           e->present ? "true" : "false", e->zero ? "true" : "false",
            e->data ? "true" : "false");
     if (e->has_offset) {
         printf(", \"offset\": %" PRId64, e->offset);
     }
-    printf("}");
+    printf(has_next ? "},\n" : "}");
     return 0;
 }
 
@@ -270,6 +274,30 @@ static bool map_mergeable(const MapEntry *a, const MapEntry *b)
            (!a->has_offset || a->offset + a->length == b->offset) &&
            ((!a->filename && !b->filename) ||
             (a->filename && b->filename && !strcmp(a->filename, b->filename)));
+}
+
+/* The block status of [off, off + bytes) as a map entry; negative errno on failure. */
+static int map_status(BlockDriverState *bs, int64_t off, int64_t bytes, MapEntry *e)
+{
+    int64_t n, map;
+    BlockDriverState *file;
+    int depth;
+    int st = bdrv_block_status_above(bs, NULL, off, bytes, &n, &map, &file, &depth);
+    if (st < 0) {
+        return st;
+    }
+    *e = (MapEntry) {
+        .start = off,
+        .length = n,
+        .depth = depth,
+        .present = st & BDRV_BLOCK_ALLOCATED,
+        .zero = st & BDRV_BLOCK_ZERO,
+        .data = st & BDRV_BLOCK_DATA,
+        .has_offset = st & BDRV_BLOCK_OFFSET_VALID,
+        .offset = (st & BDRV_BLOCK_OFFSET_VALID) ? map : 0,
+        .filename = file ? bdrv_get_filename(file) : NULL,
+    };
+    return 0;
 }
 
 int img_map(int argc, char **argv)
@@ -342,56 +370,36 @@ int img_map(int argc, char **argv)
     int64_t end = max_len >= 0 ? MIN(length, start + max_len) : length;
     if (ofmt == OFORMAT_HUMAN) {
         printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    } else {
+        printf("[");
     }
-    MapEntry cur = { 0 };
-    bool have = false, first = true;
+    /* An empty range still prints its one zero-length entry, as qemu-img does. */
+    MapEntry cur = { .start = start };
     int ret = 0;
     for (int64_t off = start; off < end;) {
-        int64_t n, map;
-        BlockDriverState *file;
-        int depth;
-        int st = bdrv_block_status_above(bs, NULL, off, MIN(end - off, INT64_C(1) << 30), &n,
-                                         &map, &file, &depth);
+        MapEntry e;
+        int st = map_status(bs, off, MIN(end - off, INT64_C(1) << 30), &e);
         if (st < 0) {
             error_report("Could not read file metadata: %s", strerror(-st));
             ret = 1;
             break;
         }
-        MapEntry e = {
-            .start = off,
-            .length = n,
-            .depth = depth,
-            .present = st & BDRV_BLOCK_ALLOCATED,
-            .zero = st & BDRV_BLOCK_ZERO,
-            .data = st & BDRV_BLOCK_DATA,
-            .has_offset = st & BDRV_BLOCK_OFFSET_VALID,
-            .offset = map,
-            .filename = file ? bdrv_get_filename(file) : NULL,
-        };
-        if (!e.has_offset) {
-            e.offset = 0;
-        }
-        if (have && map_mergeable(&cur, &e)) {
+        if (cur.length > 0 && map_mergeable(&cur, &e)) {
             cur.length += e.length;
         } else {
-            if (have) {
-                if (map_dump(&cur, ofmt, first) < 0) {
-                    ret = 1;
-                    break;
-                }
-                first = false;
+            if (cur.length > 0 && map_dump(&cur, ofmt, true) < 0) {
+                ret = 1;
+                break;
             }
             cur = e;
-            have = true;
         }
-        off += n;
+        off += e.length;
     }
-    if (ret == 0 && have) {
-        ret = map_dump(&cur, ofmt, first) < 0 ? 1 : 0;
-        first = false;
-    }
-    if (ofmt == OFORMAT_JSON) {
-        printf(first ? "[]\n" : "]\n");
+    if (ret == 0) {
+        ret = map_dump(&cur, ofmt, false) < 0 ? 1 : 0;
+        if (ofmt == OFORMAT_JSON) {
+            printf("]\n");
+        }
     }
     blk_unref(blk);
     return ret;
