@@ -988,7 +988,7 @@ static const ImgCmd img_cmds[] = {
     { "snapshot", img_snapshot },
 };
 
-static void help(void)
+void img_help(void)
 {
     printf("kemu-img version " KEMU_VERSION "\n"
            "usage: kemu-img [standard options] command [command options]\n"
@@ -1035,7 +1035,7 @@ int main(int argc, char **argv)
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            help();
+            img_help();
             return 0;
         }
         if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {

@@ -17,6 +17,8 @@ typedef enum OutputFormat {
 /* Open an image for a sub-command; on failure print "Could not open ..." and return NULL. */
 BlockBackend *img_open(const char *filename, const char *fmt, int flags, const char *cache,
                        bool quiet);
+/* qemu-img --help (kemu-img's version of it). */
+void img_help(void);
 /* After getopt: exactly one argument left, else "Expecting one image file name". */
 bool img_one_filename(int argc);
 /* Parse --output=...; prints the qemu-img error on failure. */
@@ -38,6 +40,23 @@ int img_do_create_ctx(const char *fmt, const char *filename, Opts *opts, bool qu
 bool img_add_opts(Opts **opts, const char *str, bool *help);
 /* "<what> You may use k, M, G, T, P or E suffixes for" and its second line. */
 void img_size_error(const char *what);
+
+/* Open a source: a file name, or with image_opts a "driver=...,file.filename=..." string. */
+BlockBackend *img_open_source(const char *arg, bool image_opts, const char *fmt, int flags,
+                              const char *cache, bool quiet);
+
+/* -l snapshot_param: "snapshot.id=ID,snapshot.name=NAME" or a plain id or name. */
+typedef struct SnapshotParam {
+    char *id;
+    char *name;
+    bool either;    /* plain -l NAME: an id or a name */
+} SnapshotParam;
+/* Parse -l's argument into *p; prints qemu-img's error and returns false on failure. */
+bool img_parse_snapshot_param(const char *arg, SnapshotParam *p);
+void img_snapshot_param_clear(SnapshotParam *p);
+/* A read-only view of blk at the snapshot p names; prints "Failed to load snapshot: ...". */
+BlockBackend *img_open_snapshot(BlockBackend *blk, const SnapshotParam *p, const char *cache,
+                                int flags);
 
 /* Sub-commands (argv[0] is the sub-command's name). */
 int img_convert(int argc, char **argv);
