@@ -45,52 +45,32 @@ static int64_t first_nonzero(const uint8_t *a, int64_t n)
 int img_compare(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
+        IMG_LONG_COMMON,
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt1 = NULL, *fmt2 = NULL, *cache = "writeback";
-    bool quiet = false, strict = false, progress = false;
-    int share = 0;
+    ImgCommon co = {
+        .usage = "compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] "
+                 "[-p] [-q] [-s] [-U] filename1 filename2",
+        .error_ret = 2,
+    };
+    const char *fmt2 = NULL, *cache = "writeback";
+    bool strict = false, progress = false;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt1 = optarg;
-            break;
-        case 'F':
-            fmt2 = optarg;
-            break;
-        case 'T':
-            cache = optarg;
-            break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 's':
-            strict = true;
-            break;
-        case 'U':
-            share = BDRV_O_NO_LOCK;
-            break;
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] "
-                   "[-p] [-q] [-s] [-U] filename1 filename2\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
-            return 2;
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
         }
+        fmt2 = c == 'F' ? optarg : fmt2;
+        cache = c == 'T' ? optarg : cache;
+        progress |= c == 'p';
+        strict |= c == 's';
     }
+    const char *fmt1 = co.fmt;
+    bool quiet = co.quiet;
+    int share = co.share;
     if (quiet) {
         progress = false;
     }
@@ -303,65 +283,41 @@ static int map_status(BlockDriverState *bs, int64_t off, int64_t bytes, MapEntry
 int img_map(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
+        IMG_LONG_COMMON,
         { "format", required_argument, NULL, 'f' },
-        { "output", required_argument, NULL, 'o' },
+        { "output", required_argument, NULL, IMG_OPT_OUTPUT },
         { "start-offset", required_argument, NULL, 's' },
         { "max-length", required_argument, NULL, 'l' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL;
-    OutputFormat ofmt = OFORMAT_HUMAN;
+    ImgCommon co = {
+        .usage = "map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] "
+                 "[--max-length=len] [--output=ofmt] [-U] filename",
+        .error_ret = 1,
+    };
     int64_t start = 0, max_len = -1;
-    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":f:s:l:hU", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'o':
-            if (!img_parse_output(optarg, &ofmt)) {
-                return 1;
-            }
-            break;
-        case 's':
-            start = tool_cvtnum(optarg);
-            if (start < 0) {
-                img_size_error("Invalid start offset specified.");
-                return 1;
-            }
-            break;
-        case 'l':
-            max_len = tool_cvtnum(optarg);
-            if (max_len < 0) {
-                img_size_error("Invalid max length specified.");
-                return 1;
-            }
-            break;
-        case 'U':
-            share = BDRV_O_NO_LOCK;
-            break;
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] "
-                   "[--max-length=len] [--output=ofmt] [-U] filename\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
+        }
+        if (c == 's' && (start = tool_cvtnum(optarg)) < 0) {
+            img_size_error("Invalid start offset specified.");
+            return 1;
+        }
+        if (c == 'l' && (max_len = tool_cvtnum(optarg)) < 0) {
+            img_size_error("Invalid max length specified.");
             return 1;
         }
     }
+    OutputFormat ofmt = co.ofmt;
     if (!img_one_filename(argc)) {
         return 1;
     }
-    BlockBackend *blk = img_open(argv[optind], fmt, share, NULL, false);
+    BlockBackend *blk = img_open(argv[optind], co.fmt, co.share, NULL, false);
     if (!blk) {
         return 1;
     }

@@ -4,6 +4,7 @@
 #ifndef TOOLS_KEMU_IMG_H
 #define TOOLS_KEMU_IMG_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "block/block-backend.h"
@@ -13,6 +14,39 @@ typedef enum OutputFormat {
     OFORMAT_HUMAN,
     OFORMAT_JSON,
 } OutputFormat;
+
+/*
+ * Options most sub-commands share.  Their long options use these codes (never short
+ * options): IMG_LONG_COMMON is --help, --object and --image-opts.
+ */
+enum {
+    IMG_OPT_OUTPUT = 0x100,
+    IMG_OPT_OBJECT,
+    IMG_OPT_IMAGE_OPTS,
+};
+#define IMG_LONG_COMMON                                                                        \
+    { "help", no_argument, NULL, 'h' }, { "object", required_argument, NULL, IMG_OPT_OBJECT },  \
+    { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS }
+
+typedef struct ImgCommon {
+    const char *usage;      /* printed by -h */
+    int error_ret;          /* exit code of a bad option (compare: 2) */
+    const char *fmt;        /* -f */
+    OutputFormat ofmt;      /* --output */
+    int share;              /* -U: BDRV_O_NO_LOCK */
+    bool quiet;             /* -q */
+    bool image_opts;        /* --image-opts */
+} ImgCommon;
+
+/* img_common_opt(): the option was a shared one, go on / was not, the caller's own. */
+#define IMG_OPT_NEXT (-1)
+#define IMG_OPT_OWN (-2)
+/*
+ * Handle getopt's c if it is a shared option (-f, -q, -U, --output, --object,
+ * --image-opts, -h) or a getopt error: IMG_OPT_NEXT, IMG_OPT_OWN, or the exit code
+ * the sub-command returns at once (0 after -h, error_ret after an error).
+ */
+int img_common_opt(ImgCommon *co, int c, char **argv);
 
 /* Open an image for a sub-command; on failure print "Could not open ..." and return NULL. */
 BlockBackend *img_open(const char *filename, const char *fmt, int flags, const char *cache,
