@@ -32,49 +32,30 @@ static bool same_path(const char *a, const char *b)
 int img_commit(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
+        IMG_LONG_COMMON,
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *cache = "unsafe", *base_name = NULL;
-    bool quiet = false, progress = false, drop = false;
+    ImgCommon co = {
+        .usage = "commit [--object objectdef] [--image-opts] [-q] [-f fmt] [-t cache] "
+                 "[-b base] [-r rate_limit] [-d] [-p] filename",
+        .error_ret = 1,
+    };
+    const char *cache = "unsafe", *base_name = NULL;
+    bool progress = false, drop = false;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 't':
-            cache = optarg;
-            break;
-        case 'b':
-            base_name = optarg;
-            drop = true;        /* -b implies -d */
-            break;
-        case 'd':
-            drop = true;
-            break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'r':
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("commit [--object objectdef] [--image-opts] [-q] [-f fmt] [-t cache] "
-                   "[-b base] [-r rate_limit] [-d] [-p] filename\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
-            return 1;
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
         }
+        cache = c == 't' ? optarg : cache;
+        base_name = c == 'b' ? optarg : base_name;
+        drop |= c == 'b' || c == 'd';       /* -b implies -d */
+        progress |= c == 'p';
     }
+    const char *fmt = co.fmt;
+    bool quiet = co.quiet;
     if (quiet) {
         progress = false;
     }
@@ -177,57 +158,34 @@ out:
 int img_rebase(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
+        IMG_LONG_COMMON,
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *cache = "writeback", *src_cache = "writeback";
+    ImgCommon co = {
+        .usage = "rebase [--object objectdef] [--image-opts] [-U] [-q] [-f fmt] [-t cache] "
+                 "[-T src_cache] [-p] [-u] [-c] -b backing_file [-F backing_fmt] filename",
+        .error_ret = 1,
+    };
+    const char *cache = "writeback", *src_cache = "writeback";
     const char *out_base = NULL, *out_fmt = NULL;
-    bool quiet = false, progress = false, unsafe = false;
+    bool progress = false, unsafe = false;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qUc", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'F':
-            out_fmt = optarg;
-            break;
-        case 'b':
-            out_base = optarg;
-            break;
-        case 'u':
-            unsafe = true;
-            break;
-        case 'p':
-            progress = true;
-            break;
-        case 't':
-            cache = optarg;
-            break;
-        case 'T':
-            src_cache = optarg;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'c':
-        case 'U':
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("rebase [--object objectdef] [--image-opts] [-U] [-q] [-f fmt] [-t cache] "
-                   "[-T src_cache] [-p] [-u] [-c] -b backing_file [-F backing_fmt] filename\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
-            return 1;
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
         }
+        out_fmt = c == 'F' ? optarg : out_fmt;
+        out_base = c == 'b' ? optarg : out_base;
+        cache = c == 't' ? optarg : cache;
+        src_cache = c == 'T' ? optarg : src_cache;
+        unsafe |= c == 'u';
+        progress |= c == 'p';
     }
+    const char *fmt = co.fmt;
+    bool quiet = co.quiet;
     if (quiet) {
         progress = false;
     }
@@ -341,50 +299,34 @@ out:
 int img_amend(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
+        IMG_LONG_COMMON,
         { "force", no_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *cache = "writeback";
-    bool quiet = false, force = false, help = false;
+    ImgCommon co = {
+        .usage = "amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] "
+                 "[--force] -o options filename",
+        .error_ret = 1,
+    };
+    const char *cache = "writeback";
+    bool force = false, help = false;
     Opts *opts = NULL;
     int c, ret = 1;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":ho:f:t:pq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            if (!img_add_opts(&opts, optarg, &help)) {
-                goto out;
-            }
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
-        case 't':
-            cache = optarg;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'F':
-            force = true;
-            break;
-        case 'p':
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] "
-                   "[--force] -o options filename\n");
-            ret = 0;
-            goto out;
-        default:
-            tool_getopt_error(c, argv);
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            ret = r;
             goto out;
         }
+        if (c == 'o' && !img_add_opts(&opts, optarg, &help)) {
+            goto out;
+        }
+        cache = c == 't' ? optarg : cache;
+        force |= c == 'F';
     }
+    const char *fmt = co.fmt;
+    bool quiet = co.quiet;
     if (help) {
         if (!fmt && optind >= argc) {
             error_report("Expecting one image file name");

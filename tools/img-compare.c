@@ -45,52 +45,32 @@ static int64_t first_nonzero(const uint8_t *a, int64_t n)
 int img_compare(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
+        IMG_LONG_COMMON,
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt1 = NULL, *fmt2 = NULL, *cache = "writeback";
-    bool quiet = false, strict = false, progress = false;
-    int share = 0;
+    ImgCommon co = {
+        .usage = "compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] "
+                 "[-p] [-q] [-s] [-U] filename1 filename2",
+        .error_ret = 2,
+    };
+    const char *fmt2 = NULL, *cache = "writeback";
+    bool strict = false, progress = false;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt1 = optarg;
-            break;
-        case 'F':
-            fmt2 = optarg;
-            break;
-        case 'T':
-            cache = optarg;
-            break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 's':
-            strict = true;
-            break;
-        case 'U':
-            share = BDRV_O_NO_LOCK;
-            break;
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-T src_cache] "
-                   "[-p] [-q] [-s] [-U] filename1 filename2\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
-            return 2;
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
         }
+        fmt2 = c == 'F' ? optarg : fmt2;
+        cache = c == 'T' ? optarg : cache;
+        progress |= c == 'p';
+        strict |= c == 's';
     }
+    const char *fmt1 = co.fmt;
+    bool quiet = co.quiet;
+    int share = co.share;
     if (quiet) {
         progress = false;
     }
@@ -237,7 +217,11 @@ typedef struct MapEntry {
     const char *filename;
 } MapEntry;
 
-static int map_dump(const MapEntry *e, OutputFormat ofmt, bool first)
+/*
+ * One entry as qemu-img prints it.  In JSON, an entry that has a successor ends with ",\n":
+ * an error part way leaves the array open after the last entry printed, as qemu-img does.
+ */
+static int map_dump(const MapEntry *e, OutputFormat ofmt, bool has_next)
 {
     if (ofmt == OFORMAT_HUMAN) {
         if (e->data && !e->has_offset) {
@@ -251,14 +235,14 @@ static int map_dump(const MapEntry *e, OutputFormat ofmt, bool first)
         }
         return 0;
     }
-    printf("%s{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", \"depth\": %d, "
-           "\"present\": %s, \"zero\": %s, \"data\": %s", first ? "[" : ",\n", e->start,
-           e->length, e->depth, e->present ? "true" : "false", e->zero ? "true" : "false",
+    printf("{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", \"depth\": %d, "
+           "\"present\": %s, \"zero\": %s, \"data\": %s", e->start, e->length, e->depth,
+           e->present ? "true" : "false", e->zero ? "true" : "false",
            e->data ? "true" : "false");
     if (e->has_offset) {
         printf(", \"offset\": %" PRId64, e->offset);
     }
-    printf("}");
+    printf(has_next ? "},\n" : "}");
     return 0;
 }
 
@@ -272,68 +256,68 @@ static bool map_mergeable(const MapEntry *a, const MapEntry *b)
             (a->filename && b->filename && !strcmp(a->filename, b->filename)));
 }
 
+/* The block status of [off, off + bytes) as a map entry; negative errno on failure. */
+static int map_status(BlockDriverState *bs, int64_t off, int64_t bytes, MapEntry *e)
+{
+    int64_t n, map;
+    BlockDriverState *file;
+    int depth;
+    int st = bdrv_block_status_above(bs, NULL, off, bytes, &n, &map, &file, &depth);
+    if (st < 0) {
+        return st;
+    }
+    *e = (MapEntry) {
+        .start = off,
+        .length = n,
+        .depth = depth,
+        .present = st & BDRV_BLOCK_ALLOCATED,
+        .zero = st & BDRV_BLOCK_ZERO,
+        .data = st & BDRV_BLOCK_DATA,
+        .has_offset = st & BDRV_BLOCK_OFFSET_VALID,
+        .offset = (st & BDRV_BLOCK_OFFSET_VALID) ? map : 0,
+        .filename = file ? bdrv_get_filename(file) : NULL,
+    };
+    return 0;
+}
+
 int img_map(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
+        IMG_LONG_COMMON,
         { "format", required_argument, NULL, 'f' },
-        { "output", required_argument, NULL, 'o' },
+        { "output", required_argument, NULL, IMG_OPT_OUTPUT },
         { "start-offset", required_argument, NULL, 's' },
         { "max-length", required_argument, NULL, 'l' },
-        { "object", required_argument, NULL, 'J' },
-        { "image-opts", no_argument, NULL, 'I' },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL;
-    OutputFormat ofmt = OFORMAT_HUMAN;
+    ImgCommon co = {
+        .usage = "map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] "
+                 "[--max-length=len] [--output=ofmt] [-U] filename",
+        .error_ret = 1,
+    };
     int64_t start = 0, max_len = -1;
-    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":f:s:l:hU", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'o':
-            if (!img_parse_output(optarg, &ofmt)) {
-                return 1;
-            }
-            break;
-        case 's':
-            start = tool_cvtnum(optarg);
-            if (start < 0) {
-                img_size_error("Invalid start offset specified.");
-                return 1;
-            }
-            break;
-        case 'l':
-            max_len = tool_cvtnum(optarg);
-            if (max_len < 0) {
-                img_size_error("Invalid max length specified.");
-                return 1;
-            }
-            break;
-        case 'U':
-            share = BDRV_O_NO_LOCK;
-            break;
-        case 'J':
-        case 'I':
-            break;
-        case 'h':
-            printf("map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] "
-                   "[--max-length=len] [--output=ofmt] [-U] filename\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
+        }
+        if (c == 's' && (start = tool_cvtnum(optarg)) < 0) {
+            img_size_error("Invalid start offset specified.");
+            return 1;
+        }
+        if (c == 'l' && (max_len = tool_cvtnum(optarg)) < 0) {
+            img_size_error("Invalid max length specified.");
             return 1;
         }
     }
+    OutputFormat ofmt = co.ofmt;
     if (!img_one_filename(argc)) {
         return 1;
     }
-    BlockBackend *blk = img_open(argv[optind], fmt, share, NULL, false);
+    BlockBackend *blk = img_open(argv[optind], co.fmt, co.share, NULL, false);
     if (!blk) {
         return 1;
     }
@@ -342,56 +326,36 @@ int img_map(int argc, char **argv)
     int64_t end = max_len >= 0 ? MIN(length, start + max_len) : length;
     if (ofmt == OFORMAT_HUMAN) {
         printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    } else {
+        printf("[");
     }
-    MapEntry cur = { 0 };
-    bool have = false, first = true;
+    /* An empty range still prints its one zero-length entry, as qemu-img does. */
+    MapEntry cur = { .start = start };
     int ret = 0;
     for (int64_t off = start; off < end;) {
-        int64_t n, map;
-        BlockDriverState *file;
-        int depth;
-        int st = bdrv_block_status_above(bs, NULL, off, MIN(end - off, INT64_C(1) << 30), &n,
-                                         &map, &file, &depth);
+        MapEntry e;
+        int st = map_status(bs, off, MIN(end - off, INT64_C(1) << 30), &e);
         if (st < 0) {
             error_report("Could not read file metadata: %s", strerror(-st));
             ret = 1;
             break;
         }
-        MapEntry e = {
-            .start = off,
-            .length = n,
-            .depth = depth,
-            .present = st & BDRV_BLOCK_ALLOCATED,
-            .zero = st & BDRV_BLOCK_ZERO,
-            .data = st & BDRV_BLOCK_DATA,
-            .has_offset = st & BDRV_BLOCK_OFFSET_VALID,
-            .offset = map,
-            .filename = file ? bdrv_get_filename(file) : NULL,
-        };
-        if (!e.has_offset) {
-            e.offset = 0;
-        }
-        if (have && map_mergeable(&cur, &e)) {
+        if (cur.length > 0 && map_mergeable(&cur, &e)) {
             cur.length += e.length;
         } else {
-            if (have) {
-                if (map_dump(&cur, ofmt, first) < 0) {
-                    ret = 1;
-                    break;
-                }
-                first = false;
+            if (cur.length > 0 && map_dump(&cur, ofmt, true) < 0) {
+                ret = 1;
+                break;
             }
             cur = e;
-            have = true;
         }
-        off += n;
+        off += e.length;
     }
-    if (ret == 0 && have) {
-        ret = map_dump(&cur, ofmt, first) < 0 ? 1 : 0;
-        first = false;
-    }
-    if (ofmt == OFORMAT_JSON) {
-        printf(first ? "[]\n" : "]\n");
+    if (ret == 0) {
+        ret = map_dump(&cur, ofmt, false) < 0 ? 1 : 0;
+        if (ofmt == OFORMAT_JSON) {
+            printf("]\n");
+        }
     }
     blk_unref(blk);
     return ret;

@@ -629,170 +629,6 @@ static int convert_run(ConvertState *s)
     return s->ret;
 }
 
-/* ---- snapshot sources (-l) ---- */
-
-typedef struct SnapshotParam {
-    char *id;
-    char *name;
-    bool either;    /* plain -l NAME: an id or a name */
-} SnapshotParam;
-
-static bool parse_snapshot_param(const char *arg, SnapshotParam *p)
-{
-    g_free(p->id);
-    g_free(p->name);
-    memset(p, 0, sizeof(*p));
-    if (!g_str_has_prefix(arg, "snapshot.")) {
-        p->name = g_strdup(arg);
-        p->either = true;
-        return true;
-    }
-    Error *err = NULL;
-    Opts *o = opts_parse(arg, NULL, &err);
-    if (!o) {
-        error_report_err(err);
-        error_report("Failed in parsing snapshot param '%s'", arg);
-        return false;
-    }
-    for (size_t i = 0; i < opts_count(o); i++) {
-        const char *k = opts_key_at(o, i);
-        if (strcmp(k, "snapshot.id") && strcmp(k, "snapshot.name")) {
-            error_report("Invalid parameter '%s'", k);
-            error_report("Failed in parsing snapshot param '%s'", arg);
-            opts_free(o);
-            return false;
-        }
-    }
-    p->id = g_strdup(opts_get(o, "snapshot.id"));
-    p->name = g_strdup(opts_get(o, "snapshot.name"));
-    opts_free(o);
-    return true;
-}
-
-/* Index of the snapshot the parameter names, or -1. */
-static int find_snapshot(const BlockSnapshotInfo *sn, int n, const SnapshotParam *p)
-{
-    for (int pass = 0; pass < (p->either ? 2 : 1); pass++) {
-        for (int i = 0; i < n; i++) {
-            bool ok;
-            if (p->either) {
-                ok = !strcmp(pass == 0 ? sn[i].id : sn[i].name, p->name);
-            } else {
-                ok = (!p->id || !strcmp(sn[i].id, p->id)) &&
-                     (!p->name || !strcmp(sn[i].name, p->name));
-            }
-            if (ok) {
-                return i;
-            }
-        }
-    }
-    return -1;
-}
-
-/* Copy a whole file (keeping holes) from fd `in` to fd `out`. */
-static int copy_file(int in, int out)
-{
-    off_t end = lseek(in, 0, SEEK_END);
-    off_t pos = 0;
-    while (pos < end) {
-        off_t data = lseek(in, pos, SEEK_DATA);
-        if (data < 0) {
-            break;              /* only a hole is left */
-        }
-        off_t hole = lseek(in, data, SEEK_HOLE);
-        if (hole < 0) {
-            hole = end;
-        }
-        loff_t ioff = data, ooff = data;
-        while (ioff < hole) {
-            ssize_t n = copy_file_range(in, &ioff, out, &ooff, hole - ioff, 0);
-            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-                char buf[65536];
-                n = pread(in, buf, MIN((off_t)sizeof(buf), hole - ioff), ioff);
-                if (n > 0 && pwrite(out, buf, n, ooff) != n) {
-                    n = -1;
-                }
-                if (n > 0) {
-                    ioff += n;
-                    ooff += n;
-                }
-            }
-            if (n <= 0) {
-                return n < 0 ? -errno : -EIO;
-            }
-        }
-        pos = hole;
-    }
-    return ftruncate(out, end) < 0 ? -errno : 0;
-}
-
-/*
- * The source as it was at an internal snapshot.  The block layer has no
- * read-only temporary snapshot view (qemu's bdrv_snapshot_load_tmp), so the
- * image file is copied next to the original (backing file names stay valid),
- * the copy is reverted to the snapshot and read from; the copy is unlinked at
- * once and vanishes when closed.
- */
-static BlockBackend *open_snapshot(BlockBackend *blk, const SnapshotParam *p, const char *cache,
-                                   int flags)
-{
-    BlockDriverState *bs = blk_bs(blk);
-    BlockSnapshotInfo *sn = NULL;
-    int n = bdrv_snapshot_list(bs, &sn);
-    if (n == -ENOTSUP) {
-        error_report("Failed to load snapshot: Block format '%s' used by device '' does not "
-                     "support temporarily loading internal snapshots", bdrv_get_format_name(bs));
-        return NULL;
-    }
-    int idx = n > 0 ? find_snapshot(sn, n, p) : -1;
-    char *id = idx >= 0 ? g_strdup(sn[idx].id) : NULL;
-    if (n > 0) {
-        bdrv_snapshot_list_free(sn, n);
-    } else {
-        g_free(sn);
-    }
-    if (!id) {
-        error_report("Failed to load snapshot: Can't find snapshot");
-        return NULL;
-    }
-    const char *path = bdrv_get_filename(bs);
-    char *dir = g_path_get_dirname(path);
-    char *tmp = g_build_filename(dir, ".kemu-img-snapshot-XXXXXX", NULL);
-    BlockBackend *copy = NULL;
-    int in = open(path, O_RDONLY);
-    int out = in < 0 ? -1 : g_mkstemp(tmp);
-    int r = (in < 0 || out < 0) ? -errno : copy_file(in, out);
-    if (in >= 0) {
-        close(in);
-    }
-    if (out >= 0) {
-        close(out);
-    }
-    Error *err = NULL;
-    if (r == 0) {
-        bool writethrough = false;
-        int cflags = BDRV_O_RDWR | BDRV_O_NO_LOCK | (flags & ~BDRV_O_NO_LOCK);
-        bdrv_parse_cache_mode(cache, &cflags, &writethrough);
-        copy = blk_new_open(tmp, bdrv_get_format_name(bs), NULL, cflags, false, &err);
-        if (copy && bdrv_snapshot_goto(blk_bs(copy), id, &err) < 0) {
-            blk_unref(copy);
-            copy = NULL;
-        }
-        if (!copy) {
-            error_report_err(err);
-        }
-    } else {
-        error_report("Failed to load snapshot: %s", strerror(-r));
-    }
-    if (out >= 0) {
-        unlink(tmp);
-    }
-    g_free(tmp);
-    g_free(dir);
-    g_free(id);
-    return copy;
-}
-
 /* ---- option parsing ---- */
 
 typedef struct ConvertOpts {
@@ -860,7 +696,7 @@ static int convert_parse(int argc, char **argv, ConvertOpts *o)
             }
             break;
         case 'l':
-            if (!parse_snapshot_param(optarg, &o->snapshot)) {
+            if (!img_parse_snapshot_param(optarg, &o->snapshot)) {
                 return 1;
             }
             o->has_snapshot = true;
@@ -984,19 +820,7 @@ static bool convert_check(const ConvertOpts *o, int nfiles)
 /* Open one convert source (or image-opts string); prints qemu-img's error. */
 static BlockBackend *convert_open_source(const ConvertOpts *o, const char *arg, int flags)
 {
-    if (!o->image_opts) {
-        return img_open(arg, o->fmt, flags, o->src_cache, o->quiet);
-    }
-    char *file, *fmt, *msg;
-    if (!tool_parse_image_opts(arg, &file, &fmt, &msg)) {
-        error_report("Could not open '%s': %s", arg, msg);
-        g_free(msg);
-        return NULL;
-    }
-    BlockBackend *blk = img_open(file, fmt, flags, o->src_cache, o->quiet);
-    g_free(file);
-    g_free(fmt);
-    return blk;
+    return img_open_source(arg, o->image_opts, o->fmt, flags, o->src_cache, o->quiet);
 }
 
 int img_convert(int argc, char **argv)
@@ -1080,7 +904,7 @@ int img_convert(int argc, char **argv)
             goto out;
         }
         if (o.has_snapshot) {
-            BlockBackend *snap = open_snapshot(s.src[i], &o.snapshot, o.src_cache, sflags);
+            BlockBackend *snap = img_open_snapshot(s.src[i], &o.snapshot, o.src_cache, sflags);
             blk_unref(s.src[i]);
             s.src[i] = snap;
             if (!snap) {
@@ -1194,8 +1018,7 @@ out:
     g_free(s.src_sizes);
     g_free(target_file);
     g_free(target_fmt);
-    g_free(o.snapshot.id);
-    g_free(o.snapshot.name);
+    img_snapshot_param_clear(&o.snapshot);
     opts_free(o.opts);
     return ret;
 }

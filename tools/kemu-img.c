@@ -81,6 +81,37 @@ bool img_one_filename(int argc)
     return true;
 }
 
+int img_common_opt(ImgCommon *co, int c, char **argv)
+{
+    switch (c) {
+    case 'f':
+        co->fmt = optarg;
+        return IMG_OPT_NEXT;
+    case 'q':
+        co->quiet = true;
+        return IMG_OPT_NEXT;
+    case 'U':
+        co->share = BDRV_O_NO_LOCK;
+        return IMG_OPT_NEXT;
+    case IMG_OPT_OUTPUT:
+        return img_parse_output(optarg, &co->ofmt) ? IMG_OPT_NEXT : 1;
+    case IMG_OPT_OBJECT:
+        return IMG_OPT_NEXT;
+    case IMG_OPT_IMAGE_OPTS:
+        co->image_opts = true;
+        return IMG_OPT_NEXT;
+    case 'h':
+        printf("%s\n", co->usage);
+        return 0;
+    case '?':
+    case ':':
+        tool_getopt_error(c, argv);
+        return co->error_ret;
+    default:
+        return IMG_OPT_OWN;
+    }
+}
+
 bool img_parse_output(const char *arg, OutputFormat *fmt)
 {
     if (!strcmp(arg, "json")) {
@@ -471,52 +502,34 @@ static void info_human(BlockDriverState *bs, const char *filename)
 static int img_info(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
+        IMG_LONG_COMMON,
         { "format", required_argument, NULL, 'f' },
-        { "output", required_argument, NULL, 'o' },
+        { "output", required_argument, NULL, IMG_OPT_OUTPUT },
         { "backing-chain", no_argument, NULL, 'c' },
         { "force-share", no_argument, NULL, 'U' },
-        { "object", required_argument, NULL, 'O' },
-        { "image-opts", no_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL;
-    OutputFormat ofmt = OFORMAT_HUMAN;
+    ImgCommon co = {
+        .usage = "info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] "
+                 "[--backing-chain] [-U] filename",
+        .error_ret = 1,
+    };
     bool chain = false;
-    int share = 0;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":f:hU", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'o':
-            if (!img_parse_output(optarg, &ofmt)) {
-                return 1;
-            }
-            break;
-        case 'c':
-            chain = true;
-            break;
-        case 'U':
-            share = BDRV_O_NO_LOCK;
-            break;
-        case 'O':
-        case 'I':
-            break;
-        case 'h':
-            printf("info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] "
-                   "[--backing-chain] [-U] filename\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
-            return 1;
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
         }
+        chain |= c == 'c';
     }
     if (!img_one_filename(argc)) {
         return 1;
     }
+    const char *fmt = co.fmt;
+    OutputFormat ofmt = co.ofmt;
+    int share = co.share;
     GPtrArray *seen = g_ptr_array_new_with_free_func(g_free);
     JsonWriter w;
     json_init(&w);
@@ -658,27 +671,29 @@ static void check_print(const BdrvCheckResult *r, const char *filename, const ch
 static int img_check(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
+        IMG_LONG_COMMON,
         { "format", required_argument, NULL, 'f' },
         { "repair", required_argument, NULL, 'r' },
-        { "output", required_argument, NULL, 'o' },
+        { "output", required_argument, NULL, IMG_OPT_OUTPUT },
         { "force-share", no_argument, NULL, 'U' },
-        { "object", required_argument, NULL, 'O' },
-        { "image-opts", no_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *cache = "writeback";
-    OutputFormat ofmt = OFORMAT_HUMAN;
+    ImgCommon co = {
+        .usage = "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] "
+                 "[-r [leaks | all]] [-T src_cache] [-U] filename",
+        .error_ret = 1,
+    };
+    const char *cache = "writeback";
     int fix = 0;
-    bool quiet = false;
     int flags = BDRV_O_CHECK;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":hf:r:T:qU", long_options, NULL)) != -1) {
+        int r = img_common_opt(&co, c, argv);
+        if (r >= 0) {
+            return r;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'r':
             flags |= BDRV_O_RDWR;
             if (!strcmp(optarg, "leaks")) {
@@ -691,32 +706,15 @@ static int img_check(int argc, char **argv)
                 return 1;
             }
             break;
-        case 'o':
-            if (!img_parse_output(optarg, &ofmt)) {
-                return 1;
-            }
-            break;
         case 'T':
             cache = optarg;
             break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'U':
-            flags |= BDRV_O_NO_LOCK;
-            break;
-        case 'O':
-        case 'I':
-            break;
-        case 'h':
-            printf("check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] "
-                   "[-r [leaks | all]] [-T src_cache] [-U] filename\n");
-            return 0;
-        default:
-            tool_getopt_error(c, argv);
-            return 1;
         }
     }
+    const char *fmt = co.fmt;
+    OutputFormat ofmt = co.ofmt;
+    bool quiet = co.quiet;
+    flags |= co.share;
     if (!img_one_filename(argc)) {
         return 1;
     }
@@ -988,7 +986,7 @@ static const ImgCmd img_cmds[] = {
     { "snapshot", img_snapshot },
 };
 
-static void help(void)
+void img_help(void)
 {
     printf("kemu-img version " KEMU_VERSION "\n"
            "usage: kemu-img [standard options] command [command options]\n"
@@ -1035,7 +1033,7 @@ int main(int argc, char **argv)
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            help();
+            img_help();
             return 0;
         }
         if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {

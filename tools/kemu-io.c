@@ -150,6 +150,18 @@ static bool parse_offset_len(char *off_s, char *len_s, int64_t *offset, int64_t 
     return true;
 }
 
+/* The two arguments "off len" left after a command's options, or false after qemu-io's
+ * message. */
+static bool offset_len_args(int argc, char **argv, const char *cmd, int64_t *offset,
+                            int64_t *count)
+{
+    if (optind != argc - 2) {
+        wrong_args(cmd);
+        return false;
+    }
+    return parse_offset_len(argv[optind], argv[optind + 1], offset, count);
+}
+
 static uint8_t *io_alloc(int64_t len, int pattern)
 {
     uint8_t *buf = bdrv_blockalign(blk_bs(qio_blk), len ? len : 1);
@@ -200,11 +212,8 @@ static int read_f(int argc, char **argv)
             return bad_option("read");
         }
     }
-    if (optind != argc - 2) {
-        return wrong_args("read");
-    }
     int64_t offset, count;
-    if (!parse_offset_len(argv[optind], argv[optind + 1], &offset, &count)) {
+    if (!offset_len_args(argc, argv, "read", &offset, &count)) {
         return -EINVAL;
     }
     if (!Pflag && (lflag || sflag)) {
@@ -664,11 +673,8 @@ static int discard_f(int argc, char **argv)
             return bad_option("discard");
         }
     }
-    if (optind != argc - 2) {
-        return wrong_args("discard");
-    }
     int64_t offset, count;
-    if (!parse_offset_len(argv[optind], argv[optind + 1], &offset, &count)) {
+    if (!offset_len_args(argc, argv, "discard", &offset, &count)) {
         return -EINVAL;
     }
     struct timespec t1 = now();

@@ -227,3 +227,37 @@ def test_data_file_entry_must_match_guest_offset(kemu_io, qemu_img, qemu_io, tmp
     with open(data, 'rb') as f:
         f.seek(0x20000)
         assert f.read(4096) == bytes(4096)
+
+
+def _map_image(qemu_img, qemu_io, path, broken):
+    """Data at 0, 128k and 512k (the last compressed); `broken` corrupts one table entry."""
+    run(qemu_img, 'create', '-q', '-f', 'qcow2', path, '2G')
+    run(qemu_io, '-c', 'write -P 1 0 64k', '-c', 'write -P 2 128k 64k',
+        '-c', 'write -c -P 3 512k 64k', path)
+    l1 = header_u64(path, 40)
+    if broken == 'l2_entry_unaligned':          # the entry of 128k
+        patch(path, l2_slot(path, 2), struct.pack('>Q', (1 << 63) | 0x50200))
+    elif broken == 'first_entry_unaligned':     # the very first extent fails
+        patch(path, l2_slot(path, 0), struct.pack('>Q', (1 << 63) | 0x50200))
+    elif broken == 'l2_table_unaligned':        # the L1 entry of 1G
+        patch(path, l1 + 16, struct.pack('>Q', (1 << 63) | 0x50200))
+
+
+@pytest.mark.parametrize('broken', ['l2_entry_unaligned', 'first_entry_unaligned',
+                                    'l2_table_unaligned', 'none'])
+@pytest.mark.parametrize('args', [['--output=json'], ['--output=human'],
+                                  ['--output=json', '-s', '64k', '-l', '1M'],
+                                  ['--output=json', '-s', '3G'], ['--output=json', '-l', '0']],
+                         ids=' '.join)
+def test_map_error_part_way(kemu_img, qemu_img, qemu_io, tmp_path, broken, args):
+    """An error part way leaves qemu-img's JSON array open (no closing ']'): every entry
+    printed so far ends with ",\\n"; the human format stops after its last line, or on a
+    compressed cluster.  An empty range still prints one zero-length entry."""
+    outs = []
+    for tool, name in ((kemu_img, 'k'), (qemu_img, 'q')):
+        img = str(tmp_path / f'{name}.qcow2')
+        _map_image(qemu_img, qemu_io, img, broken)
+        rc, out, err = run(tool, 'map', *args, img)
+        outs.append((rc, out.replace(img, 'IMG'),
+                     err.replace(img, 'IMG').replace(os.path.basename(tool), 'TOOL')))
+    assert outs[0] == outs[1]
