@@ -1,11 +1,14 @@
 /*
  * qcow2 write-zeroes and discard (qcow2 spec "Cluster mapping": the zero flag of
  * standard cluster descriptors, v3; "Subcluster Allocation Bitmap": the "reads as
- * zeroes" bits of extended L2 entries).  Whole clusters become zero clusters or are
+ * zeroes" bits of extended L2 entries), leaving the layout qemu 7.2 leaves.  Requests
+ * are cut at (sub)cluster boundaries as qemu's block layer cuts them.  Whole clusters
+ * become zero clusters (keeping their host cluster unless unmapping) or are
  * deallocated (their host clusters freed, the discard passed on); with extended L2
- * entries, whole subclusters get their zero bits; partial pieces that do not
- * already read as zeroes are written as zero data.  v2 has no zero flag:
- * unallocated clusters read as zeroes only without a backing file.
+ * entries, whole subclusters get their zero bits; a partial piece becomes a whole zero
+ * (sub)cluster when the rest of it reads as zeroes already, else it is written as zero
+ * data.  v2 has no zero flag: unallocated clusters read as zeroes only without a
+ * backing file.
  */
 #include "qcow2.h"
 
@@ -58,120 +61,114 @@ static void qcow2_l2_update_done(BlockDriverState *bs, void **table, uint64_t *o
     g_free(old);
 }
 
-/* qcow2_zero_or_discard with extended L2 entries. */
-static int qcow2_zero_or_discard_ext(BlockDriverState *bs, int64_t offset, int64_t bytes,
-                                     bool zero, bool unmap)
+/*
+ * Standard L2 entry for whole-cluster write-zeroes (zero) or discard of entry e (qcow2
+ * spec "Cluster mapping", "Standard Cluster Descriptor"); *free_old: e's host cluster
+ * loses this reference.
+ */
+static uint64_t qcow2_std_zero_entry(BlockDriverState *bs, uint64_t e, bool zero, bool unmap,
+                                     bool *free_old)
 {
     BDRVQcow2State *s = bs->opaque;
-    while (bytes > 0) {
-        int l2_index = qcow2_l2_index(s, offset);
-        int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
-        void *table;
-        uint64_t l1e, ne, nbitmap;
-        bool free_old;
-        int ret = qcow2_get_l2(bs, offset, &table, &l1e);
-        if (ret < 0) {
-            return ret;
-        }
-        bool need_write = false;
-        if (table) {
-            for (int64_t i = 0; i < n && !need_write; i++) {
-                need_write = qcow2_ext_zero_entry(bs, qcow2_l2_entry(s, table, l2_index + i),
-                                                  qcow2_l2_bitmap(s, table, l2_index + i), zero,
-                                                  unmap, &ne, &nbitmap, &free_old);
-            }
-            qcow2_cache_put(s->l2_cache, &table);
-        } else {
-            need_write = qcow2_ext_zero_entry(bs, 0, 0, zero, unmap, &ne, &nbitmap, &free_old);
-        }
-        if (need_write) {
-            ret = qcow2_get_l2_table_for_write(bs, offset, &table);
-            if (ret < 0) {
-                return ret;
-            }
-            uint64_t *old = g_new0(uint64_t, n);
-            for (int64_t i = 0; i < n; i++) {
-                uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
-                if (qcow2_ext_zero_entry(bs, e, qcow2_l2_bitmap(s, table, l2_index + i), zero,
-                                         unmap, &ne, &nbitmap, &free_old)) {
-                    qcow2_l2_set_entry(s, table, l2_index + i, ne);
-                    qcow2_l2_set_bitmap(s, table, l2_index + i, nbitmap);
-                    old[i] = free_old ? e : 0;
-                }
-            }
-            qcow2_l2_update_done(bs, &table, old, n, !zero || unmap);
-        }
-        offset += n << s->cluster_bits;
-        bytes -= n << s->cluster_bits;
+    Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
+    bool allocated = t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC ||
+                     t == QCOW2_CLUSTER_COMPRESSED;
+    if (zero && t != QCOW2_CLUSTER_COMPRESSED && !(unmap && allocated)) {
+        /* Only bit 0 ("reads as zeroes", v3) is set: an allocated cluster keeps its host
+         * offset and its COPIED bit 63, as with qemu.  A shared one (refcount > 1, bit 63
+         * clear: a snapshot uses it too) stays shared, so the next write copies on write
+         * rather than overwriting it in place. */
+        *free_old = false;
+        return e | QCOW_OFLAG_ZERO;
+    }
+    /* A compressed cluster has no room for the zero flag next to its descriptor, so it
+     * is always released. */
+    *free_old = allocated;
+    if (zero || (s->qcow_version >= 3 &&
+                 (bs->backing_file[0] || allocated || t == QCOW2_CLUSTER_ZERO_PLAIN))) {
+        return QCOW_OFLAG_ZERO;
+    }
+    return 0;   /* v2 discard, or nothing shows through: unallocated reads as zeroes */
+}
+
+/* New entry *ne and bitmap *nbitmap for entry i of table (NULL: a missing L2 table, all
+ * entries unallocated); true when they differ from the old ones. */
+static bool qcow2_zero_entry(BlockDriverState *bs, const void *table, int64_t i, bool zero,
+                             bool unmap, uint64_t *ne, uint64_t *nbitmap, bool *free_old)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t e = table ? qcow2_l2_entry(s, table, i) : 0;
+    if (qcow2_has_subclusters(s)) {
+        uint64_t bitmap = table ? qcow2_l2_bitmap(s, table, i) : 0;
+        return qcow2_ext_zero_entry(bs, e, bitmap, zero, unmap, ne, nbitmap, free_old);
+    }
+    *nbitmap = 0;
+    *ne = qcow2_std_zero_entry(bs, e, zero, unmap, free_old);
+    return *ne != e;
+}
+
+/* Would zeroing/discarding the n entries from offset change any of them? */
+static int qcow2_zero_changes(BlockDriverState *bs, int64_t offset, int64_t n, bool zero,
+                              bool unmap, bool *changes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    void *table;
+    uint64_t l1e, ne, nbitmap;
+    bool free_old;
+    int ret = qcow2_get_l2(bs, offset, &table, &l1e);
+    if (ret < 0) {
+        return ret;
+    }
+    int l2_index = qcow2_l2_index(s, offset);
+    *changes = false;
+    for (int64_t i = 0; i < (table ? n : 1) && !*changes; i++) {
+        *changes = qcow2_zero_entry(bs, table, l2_index + i, zero, unmap, &ne, &nbitmap,
+                                    &free_old);
+    }
+    if (table) {
+        qcow2_cache_put(s->l2_cache, &table);
     }
     return 0;
 }
 
 /*
- * Zero (v3 zero flag) or discard the whole clusters [offset, offset+bytes).
- * Discarded clusters read as zeroes on v3 (zero flag where data or a backing file
- * would otherwise show through), and fall through to the backing file on v2.
+ * Zero (zero flag; all "reads as zeroes" bits with extended L2 entries) or discard the
+ * whole clusters [offset, offset+bytes).  Discarded clusters read as zeroes on v3 (zero
+ * flag where data or a backing file would otherwise show through), and fall through to
+ * the backing file on v2.  As qemu, the L2 tables are made writable (allocated, or
+ * copied when a snapshot shares them) even where no entry changes; not when cropping
+ * (crop: a shrink cutting the clusters off, whose L2 tables are dropped with the L1).
  */
 static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t bytes,
-                                 bool zero, bool unmap)
+                                 bool zero, bool unmap, bool crop)
 {
     BDRVQcow2State *s = bs->opaque;
-    bool v3 = s->qcow_version >= 3;
-    if (qcow2_has_subclusters(s)) {
-        return qcow2_zero_or_discard_ext(bs, offset, bytes, zero, unmap);
-    }
     while (bytes > 0) {
         int l2_index = qcow2_l2_index(s, offset);
         int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
-        void *table;
-        uint64_t l1e;
-        int ret = qcow2_get_l2(bs, offset, &table, &l1e);
+        bool changes = true;
+        int ret = crop ? qcow2_zero_changes(bs, offset, n, zero, unmap, &changes) : 0;
+        void *table = NULL;
+        if (ret == 0 && changes) {
+            ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+        }
         if (ret < 0) {
             return ret;
         }
-        bool need_write = false;
-        if (table) {
-            for (int64_t i = 0; i < n && !need_write; i++) {
-                uint64_t e = qcow2_l2_get(table, l2_index + i);
-                Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
-                if (zero) {
-                    need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
-                                 !(t == QCOW2_CLUSTER_ZERO_ALLOC && !unmap);
-                } else {
-                    need_write = t != QCOW2_CLUSTER_ZERO_PLAIN &&
-                                 (t != QCOW2_CLUSTER_UNALLOCATED || (v3 && bs->backing_file[0]));
-                }
-            }
-            qcow2_cache_put(s->l2_cache, &table);
-        } else {
-            need_write = zero || (v3 && bs->backing_file[0]);
-        }
-        if (need_write) {
-            ret = qcow2_get_l2_table_for_write(bs, offset, &table);
-            if (ret < 0) {
-                return ret;
-            }
+        if (changes) {
             uint64_t *old = g_new0(uint64_t, n);
             for (int64_t i = 0; i < n; i++) {
-                uint64_t e = qcow2_l2_get(table, l2_index + i);
-                Qcow2ClusterType t = qcow2_get_cluster_type(s, e);
-                bool allocated = t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC ||
-                                 t == QCOW2_CLUSTER_COMPRESSED;
-                uint64_t ne;
-                if (zero && !unmap && t != QCOW2_CLUSTER_COMPRESSED && allocated &&
-                    (e & QCOW_OFLAG_COPIED)) {
-                    /* Keep the allocation, just mark it as reading zeroes. */
-                    ne = (e & (L2E_OFFSET_MASK | QCOW_OFLAG_COPIED)) | QCOW_OFLAG_ZERO;
-                    e = 0;
-                } else if (zero) {
-                    ne = QCOW_OFLAG_ZERO;
-                } else if (v3 && (bs->backing_file[0] || allocated || t == QCOW2_CLUSTER_ZERO_PLAIN)) {
-                    ne = QCOW_OFLAG_ZERO;
-                } else {
-                    ne = 0;
+                uint64_t ne, nbitmap;
+                bool free_old;
+                uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
+                if (qcow2_zero_entry(bs, table, l2_index + i, zero, unmap, &ne, &nbitmap,
+                                     &free_old)) {
+                    qcow2_l2_set_entry(s, table, l2_index + i, ne);
+                    if (qcow2_has_subclusters(s)) {
+                        qcow2_l2_set_bitmap(s, table, l2_index + i, nbitmap);
+                    }
+                    old[i] = free_old ? e : 0;
                 }
-                old[i] = allocated ? e : 0;
-                qcow2_l2_set(table, l2_index + i, ne);
             }
             qcow2_l2_update_done(bs, &table, old, n, !zero || unmap);
         }
@@ -201,20 +198,6 @@ static int qcow2_write_zero_buf(BlockDriverState *bs, int64_t offset, int64_t by
     }
     g_free(z);
     return ret;
-}
-
-/* Does the guest cluster containing offset read as zeroes already? */
-static bool qcow2_cluster_reads_zero(BlockDriverState *bs, int64_t offset)
-{
-    BDRVQcow2State *s = bs->opaque;
-    int64_t n = 1;
-    uint64_t host;
-    Qcow2ClusterType type;
-    if (qcow2_get_host_offset(bs, qcow2_start_of_cluster(s, offset), &n, &host, &type) < 0) {
-        return false;
-    }
-    return type == QCOW2_CLUSTER_ZERO_PLAIN || type == QCOW2_CLUSTER_ZERO_ALLOC ||
-           (type == QCOW2_CLUSTER_UNALLOCATED && !bs->backing_file[0]);
 }
 
 /*
@@ -299,9 +282,9 @@ static int qcow2_zeroize_aligned_ext(BlockDriverState *bs, int64_t offset, int64
                                      s->subcluster_bits);
     }
     if (ret == 0 && end > offset) {
-        ret = qcow2_zero_or_discard_ext(bs, offset,
-                                        qcow2_size_to_clusters(s, end - offset) << s->cluster_bits,
-                                        true, flags & BDRV_REQ_MAY_UNMAP);
+        ret = qcow2_zero_or_discard(bs, offset,
+                                    qcow2_size_to_clusters(s, end - offset) << s->cluster_bits,
+                                    true, flags & BDRV_REQ_MAY_UNMAP, false);
     }
     if (ret == 0 && tail) {
         ret = qcow2_zero_subclusters(bs, end, (int)qcow2_align_up(tail, s->subcluster_size) >>
@@ -366,9 +349,82 @@ static int qcow2_subcluster_zeroize(BlockDriverState *bs, int64_t offset, int64_
         if (ret == 0) {
             ret = qcow2_zeroize_aligned_ext(bs, start, stop, flags);
         }
-        if (ret == -ENOTSUP) {
+        if (ret == -ENOTSUP && !(flags & BDRV_REQ_NO_FALLBACK)) {
             ret = qcow2_write_zero_buf(bs, offset, n);
         }
+        if (ret < 0) {
+            return ret;
+        }
+        offset += n;
+    }
+    return 0;
+}
+
+/*
+ * Standard L2 entries, qemu's test before zeroing the whole cluster [start, end) for a
+ * request covering only [a, b) of it: the rest of the cluster reads as zeroes already
+ * (through the backing chain too, where the cluster is unallocated), and the cluster
+ * has no data of its own (unallocated, or a zero cluster with or without a host
+ * cluster).  Zeroing it then writes no data.
+ */
+static bool qcow2_can_zero_cluster(BlockDriverState *bs, int64_t start, int64_t a, int64_t b,
+                                   int64_t end)
+{
+    int64_t len = end - start;
+    uint64_t host;
+    Qcow2ClusterType type;
+    if (!qcow2_range_is_zero(bs, start, a - start) || !qcow2_range_is_zero(bs, b, end - b) ||
+        qcow2_get_host_offset(bs, start, &len, &host, &type) < 0) {
+        return false;
+    }
+    return type == QCOW2_CLUSTER_UNALLOCATED || type == QCOW2_CLUSTER_ZERO_PLAIN ||
+           type == QCOW2_CLUSTER_ZERO_ALLOC;
+}
+
+/*
+ * Standard L2 entries: zero [offset, offset+n), either whole clusters (the disk end
+ * counts as a cluster end) or part of one cluster.  A part is widened to its whole
+ * cluster when qcow2_can_zero_cluster allows, else written as zero data (-ENOTSUP
+ * with BDRV_REQ_NO_FALLBACK, as qemu).  Whole clusters get the zero flag (qcow2 spec
+ * "Standard Cluster Descriptor", bit 0, v3 only); v2 has no zero flag, but without a
+ * backing file (the caller checks) unallocated clusters read as zeroes, so v2
+ * clusters are discarded instead.
+ */
+static int qcow2_zeroize_std_piece(BlockDriverState *bs, int64_t offset, int64_t n, int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t start = offset, end = offset + n;
+    if (qcow2_offset_into_cluster(s, start) ||
+        (qcow2_offset_into_cluster(s, end) && end < bs->total_size)) {
+        start = qcow2_start_of_cluster(s, offset);
+        end = MIN(start + s->cluster_size, bs->total_size);
+        if (!qcow2_can_zero_cluster(bs, start, offset, offset + n, end)) {
+            return flags & BDRV_REQ_NO_FALLBACK ? -ENOTSUP : qcow2_write_zero_buf(bs, offset, n);
+        }
+    }
+    bool v3 = s->qcow_version >= 3;
+    return qcow2_zero_or_discard(bs, start, qcow2_align_up(end, s->cluster_size) - start, v3,
+                                 !v3 || (flags & BDRV_REQ_MAY_UNMAP), false);
+}
+
+/*
+ * Standard L2 write-zeroes, cut as qemu's block layer cuts a request at cluster
+ * alignment: an unaligned head up to the first cluster boundary, the whole clusters,
+ * then the unaligned tail, each on its own (so each partial piece allocates, and frees
+ * what it replaces, before the next one, as with qemu).
+ */
+static int qcow2_zeroize_std(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t end = offset + bytes;
+    while (offset < end) {
+        int64_t n = end - offset;
+        if (qcow2_offset_into_cluster(s, offset)) {
+            n = MIN(n, s->cluster_size - qcow2_offset_into_cluster(s, offset));
+        } else if (qcow2_offset_into_cluster(s, end) && n > s->cluster_size) {
+            n = qcow2_start_of_cluster(s, end) - offset;
+        }
+        int ret = qcow2_zeroize_std_piece(bs, offset, n, flags);
         if (ret < 0) {
             return ret;
         }
@@ -381,9 +437,9 @@ int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, i
 {
     BDRVQcow2State *s = bs->opaque;
     /* v2 has no zero flag: without a backing file unallocated clusters read as zero,
-     * so whole clusters are deallocated; with one, zero data must be written. */
-    bool v2_dealloc = s->qcow_version < 3 && !bs->backing_file[0];
-    if (s->qcow_version < 3 && !v2_dealloc) {
+     * so clusters are deallocated; with one, zero data must be written (by the caller,
+     * as qemu's block layer does). */
+    if (s->qcow_version < 3 && bs->backing_file[0]) {
         return -ENOTSUP;
     }
     if (qcow2_data_file_is_raw(s)) {
@@ -397,39 +453,19 @@ int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, i
     if (qcow2_has_subclusters(s)) {
         return qcow2_subcluster_zeroize(bs, offset, bytes, flags);
     }
-    int64_t end = offset + bytes;
-    /* A partial cluster that already reads as zero is zeroed as a whole (as QEMU
-     * does), so no data cluster gets allocated for it. */
-    if (qcow2_offset_into_cluster(s, offset) && qcow2_cluster_reads_zero(bs, offset)) {
-        offset = qcow2_start_of_cluster(s, offset);
-    }
-    if (qcow2_offset_into_cluster(s, end) && end < bs->total_size &&
-        qcow2_cluster_reads_zero(bs, end)) {
-        end = MIN(qcow2_align_up(end, s->cluster_size), bs->total_size);
-    }
-    bytes = end - offset;
-    int64_t cstart = qcow2_align_up(offset, s->cluster_size);
-    /* The last guest cluster may be partial: covering up to the disk end is whole. */
-    int64_t cend = end == bs->total_size ? qcow2_align_up(end, s->cluster_size)
-                                         : qcow2_start_of_cluster(s, end);
-    if (cend <= cstart) {
-        return qcow2_write_zero_buf(bs, offset, bytes);
-    }
-    int ret = qcow2_write_zero_buf(bs, offset, cstart - offset);
-    if (ret == 0) {
-        ret = v2_dealloc ? qcow2_zero_or_discard(bs, cstart, cend - cstart, false, true)
-                         : qcow2_zero_or_discard(bs, cstart, cend - cstart, true,
-                                                 flags & BDRV_REQ_MAY_UNMAP);
-    }
-    if (ret == 0 && cend < end) {
-        ret = qcow2_write_zero_buf(bs, cend, end - cend);
-    }
-    return ret;
+    return qcow2_zeroize_std(bs, offset, bytes, flags);
 }
 
-int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes)
+/* Discard the whole clusters of [offset, offset+bytes) (a partial last cluster at the
+ * disk end counts); crop: a shrink cuts them off (see qcow2_zero_or_discard). */
+int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes, bool crop)
 {
     BDRVQcow2State *s = bs->opaque;
+    if (!crop && s->qcow_version < 3 && bs->backing_file[0]) {
+        /* v2 has no zero flag, and a deallocated cluster would show the backing file's
+         * data instead of the guest's: qemu discards nothing there. */
+        return 0;
+    }
     int64_t end = offset + bytes;
     int64_t start = qcow2_align_up(offset, s->cluster_size);
     end = end == bs->total_size ? qcow2_align_up(end, s->cluster_size)
@@ -437,5 +473,5 @@ int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes)
     if (end <= start) {
         return 0;
     }
-    return qcow2_zero_or_discard(bs, start, end - start, false, true);
+    return qcow2_zero_or_discard(bs, start, end - start, false, true, crop);
 }

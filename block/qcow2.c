@@ -954,7 +954,7 @@ static int qcow2_pdiscard(BlockDriverState *bs, int64_t offset, int64_t bytes)
     g_mutex_lock(&s->lock);
     int ret = qcow2_writable(bs);
     if (ret == 0) {
-        ret = qcow2_cluster_discard(bs, offset, bytes);
+        ret = qcow2_cluster_discard(bs, offset, bytes, false);
     }
     g_mutex_unlock(&s->lock);
     return ret;
@@ -998,7 +998,7 @@ static int qcow2_truncate(BlockDriverState *bs, int64_t offset, bool exact, Prea
         if (old_end > start) {
             int64_t saved = bs->total_size;
             bs->total_size = old_end;
-            ret = qcow2_cluster_discard(bs, start, old_end - start);
+            ret = qcow2_cluster_discard(bs, start, old_end - start, true);
             bs->total_size = saved;
             if (ret < 0) {
                 error_setg_errno(errp, -ret, "Failed to discard cropped clusters");

@@ -315,7 +315,7 @@ void qcow2_parse_compressed(BDRVQcow2State *s, uint64_t l2_entry, uint64_t *coff
 
 /* qcow2-zero.c: write-zeroes (BDRV_REQ_MAY_UNMAP in flags) and discard */
 int qcow2_cluster_zeroize(BlockDriverState *bs, int64_t offset, int64_t bytes, int flags);
-int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes);
+int qcow2_cluster_discard(BlockDriverState *bs, int64_t offset, int64_t bytes, bool crop);
 
 /* qcow2-snapshot.c */
 int qcow2_read_snapshots(BlockDriverState *bs, Error **errp);
