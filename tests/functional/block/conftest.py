@@ -76,3 +76,24 @@ def io_args(cmds):
     for c in cmds:
         out += ['-c', c]
     return out
+
+
+def same_data_map(m):
+    """A parsed `map --output=json` without the "zero" of data extents and with adjacent
+    extents merged.  For data that "zero" tells where the host file reads as a hole, which
+    ext4 decides partly by timing (when it converts a written part of an unwritten extent it
+    may zero out and convert its small neighbours too), so two images written alike may
+    differ there."""
+    out = []
+    for e in m:
+        e = dict(e)
+        if e['data']:
+            e.pop('zero')
+        prev = out[-1] if out else None
+        if prev and all(prev.get(k) == e.get(k) for k in ('depth', 'present', 'data', 'zero')) \
+                and ('offset' in prev) == ('offset' in e) \
+                and ('offset' not in e or prev['offset'] + prev['length'] == e['offset']):
+            prev['length'] += e['length']
+        else:
+            out.append(e)
+    return out

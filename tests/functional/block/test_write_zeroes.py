@@ -26,7 +26,7 @@ import struct
 
 import pytest
 
-from conftest import io_args, run, untimed
+from conftest import io_args, run, same_data_map, untimed
 
 CLUSTER = 65536
 
@@ -57,23 +57,6 @@ def layout(qemu_img, path):
     rc, out, err = run(qemu_img, 'map', '--output=json', path)
     assert rc == 0, err
     return {'map': json.loads(out), 'tables': tables(path), 'size': os.path.getsize(path)}
-
-
-def same_data_map(m):
-    """A map without the "zero" of data extents (it tells where the host file has holes,
-    which copy-on-write may leave differently) and with adjacent extents merged."""
-    out = []
-    for e in m:
-        e = dict(e)
-        if e['data']:
-            e.pop('zero')
-        prev = out[-1] if out else None
-        if prev and all(prev.get(k) == e.get(k) for k in ('depth', 'present', 'data', 'zero')) \
-                and ('offset' not in e or prev['offset'] + prev['length'] == e['offset']):
-            prev['length'] += e['length']
-        else:
-            out.append(e)
-    return out
 
 
 def check_clean(qemu_img, path):
