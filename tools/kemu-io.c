@@ -21,7 +21,8 @@
 #include "kemu/error.h"
 #include "tool-util.h"
 
-#define IO_MAX_BYTES (INT64_C(1) << 31)   /* qemu-io's BDRV_REQUEST_MAX_BYTES, rounded */
+/* The largest request qemu-io sends: INT_MAX rounded down to 512 (BDRV_REQUEST_MAX_BYTES). */
+#define IO_MAX_BYTES (INT64_C(2147483647) & ~INT64_C(511))
 
 static BlockBackend *qio_blk;
 static int qio_exit_code;
@@ -46,8 +47,12 @@ static const Cmd *find_cmd(const char *name);
 
 static void print_cvtnum_err(int64_t rc, const char *arg)
 {
-    (void)rc;
-    printf("Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- %s\n", arg);
+    if (rc == -ERANGE) {
+        printf("Parsing error: argument too large -- %s\n", arg);
+    } else {
+        printf("Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- %s\n",
+               arg);
+    }
 }
 
 /* A size argument (suffixes allowed) into *out, or qemu-io's parse error and false. */
@@ -62,9 +67,16 @@ static bool parse_num(const char *arg, int64_t *out)
 }
 
 /* A command's getopt failure and argument count error, as qemu-io prints them. */
+static void help_oneline(const Cmd *ct);
+
+/* An unknown option: getopt has said so on stderr; qemu-io then shows the command's
+ * usage line. */
 static int bad_option(const char *cmd)
 {
-    printf("%s: invalid option -- '%c'\n", cmd, optopt);
+    const Cmd *ct = find_cmd(cmd);
+    if (ct) {
+        help_oneline(ct);
+    }
     return -EINVAL;
 }
 
@@ -133,7 +145,10 @@ static bool parse_pattern(const char *arg, int *pattern)
     return true;
 }
 
-static bool parse_offset_len(char *off_s, char *len_s, int64_t *offset, int64_t *count)
+/* "off len" with len at most IO_MAX_BYTES (unless unlimited: write -z -n, which
+ * sends no data); write words its limit " without -n". */
+static bool parse_offset_len_limit(char *off_s, char *len_s, int64_t *offset, int64_t *count,
+                                   bool is_write, bool unlimited)
 {
     if (!parse_num(off_s, offset)) {
         return false;
@@ -142,12 +157,18 @@ static bool parse_offset_len(char *off_s, char *len_s, int64_t *offset, int64_t 
         if (!parse_num(len_s, count)) {
             return false;
         }
-        if (*count > IO_MAX_BYTES) {
-            printf("length cannot exceed %" PRId64 ", given %s\n", IO_MAX_BYTES, len_s);
+        if (*count > IO_MAX_BYTES && !unlimited) {
+            printf("length cannot exceed %" PRId64 "%s, given %s\n", IO_MAX_BYTES,
+                   is_write ? " without -n" : "", len_s);
             return false;
         }
     }
     return true;
+}
+
+static bool parse_offset_len(char *off_s, char *len_s, int64_t *offset, int64_t *count)
+{
+    return parse_offset_len_limit(off_s, len_s, offset, count, false, false);
 }
 
 /* The two arguments "off len" left after a command's options, or false after qemu-io's
@@ -341,8 +362,9 @@ static int write_f(int argc, char **argv)
         printf("-n requires -z to be specified\n");
         return -EINVAL;
     }
-    int64_t offset, count;
-    if (!parse_offset_len(argv[optind], argv[optind + 1], &offset, &count)) {
+    int64_t offset = 0, count = 0;
+    if (!parse_offset_len_limit(argv[optind], argv[optind + 1], &offset, &count, true,
+                                zflag && (flags & BDRV_REQ_NO_FALLBACK))) {
         return -EINVAL;
     }
     uint8_t *buf = NULL;
@@ -387,8 +409,14 @@ static uint8_t *create_iovec(IOVector *qiov, char **argv, int nr, int pattern)
             g_free(lens);
             return NULL;
         }
+        if (lens[i] > IO_MAX_BYTES) {
+            printf("Argument '%s' exceeds maximum size %" PRId64 "\n", argv[i], IO_MAX_BYTES);
+            g_free(lens);
+            return NULL;
+        }
         if (lens[i] > IO_MAX_BYTES - total) {
-            printf("too large length argument -- %s\n", argv[i]);
+            printf("The total number of bytes exceed the maximum size %" PRId64 "\n",
+                   IO_MAX_BYTES);
             g_free(lens);
             return NULL;
         }
@@ -709,7 +737,7 @@ static int truncate_f(int argc, char **argv)
             }
             prealloc = m;
         } else {
-            return -EINVAL;
+            return bad_option("truncate");
         }
     }
     if (optind != argc - 1) {
@@ -958,7 +986,7 @@ static int open_f(int argc, char **argv)
             break;
         default:
             opts_free(opts);
-            return -EINVAL;
+            return bad_option("open");
         }
     }
     const char *fmt = opts ? opts_get(opts, "driver") : NULL;
@@ -978,8 +1006,6 @@ static int close_f(int argc, char **argv)
     forget_open();
     return 0;
 }
-
-static void help_oneline(const Cmd *ct);
 
 /*
  * reopen: change read-only/read-write, cache mode and driver options of the open

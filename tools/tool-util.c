@@ -4,6 +4,9 @@
  */
 #include "tool-util.h"
 
+#include <ctype.h>
+#include <errno.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,16 +62,51 @@ void tool_timestr(const struct timespec *t, char *ts, size_t size)
     }
 }
 
+/* Whether s, which parse_size refused, is a number (hex after 0x, or decimal with an
+ * optional fraction) with at most one size suffix whose value is too large for an
+ * int64: qemu-io words that "argument too large" and anything else as no number. */
+static bool tool_size_too_large(const char *s)
+{
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *p = hex ? s + 2 : s;
+    const char *digits = p;
+    while (hex ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p)) {
+        p++;
+    }
+    if (p == digits) {
+        return false;
+    }
+    if (!hex && *p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p)) {
+            p++;
+        }
+    }
+    int shift = 0;
+    if (*p) {
+        const char *suffixes = "BKMGTPE";
+        const char *at = p[1] ? NULL : strchr(suffixes, toupper((unsigned char)*p));
+        if (!at) {
+            return false;
+        }
+        shift = 10 * (int)(at - suffixes);
+    }
+    char *num = g_strndup(s, p - s);
+    double v = g_ascii_strtod(num, NULL);
+    g_free(num);
+    return ldexp(v, shift) >= 0x1p63;
+}
+
 int64_t tool_cvtnum(const char *s)
 {
     uint64_t v;
     if (!s || !*s || s[0] == '-') {
-        return -1;
+        return -EINVAL;
     }
-    if (!parse_size(s, &v) || v > INT64_MAX) {
-        return -1;
+    if (!parse_size(s, &v)) {
+        return tool_size_too_large(s) ? -ERANGE : -EINVAL;
     }
-    return (int64_t)v;
+    return v > INT64_MAX ? -ERANGE : (int64_t)v;
 }
 
 struct timespec tool_tsub(struct timespec a, struct timespec b)

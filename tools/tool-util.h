@@ -16,7 +16,8 @@ void tool_cvtstr(double value, char *str, size_t size);
 char *tool_size_to_str(uint64_t val);
 /* qemu-io's timestr(): "00.00 sec" or "h:mm:ss.ss". */
 void tool_timestr(const struct timespec *t, char *ts, size_t size);
-/* qemu-io's cvtnum(): size with optional suffix (k, M, G, ...); -1 on error. */
+/* qemu-io's cvtnum(): size with optional suffix (k, M, G, ...); -ERANGE when it is a
+ * size too large for int64, -EINVAL when it is not a size. */
 int64_t tool_cvtnum(const char *s);
 struct timespec tool_tsub(struct timespec a, struct timespec b);
 /* Monotonic clock now. */

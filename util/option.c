@@ -323,18 +323,17 @@ bool parse_size_unit(const char *str, unsigned default_unit_shift, uint64_t *out
     if (errno || end == str) {
         return false;
     }
+    /* A fraction ("1.5k", also "1." and "1.k" as QEMU reads them) is rounded to
+     * the nearest byte, but a fraction of a plain byte count is no size. */
     double frac = 0;
     if (*end == '.') {
         const char *f = end;
         end++;
-        if (!isdigit((unsigned char)*end)) {
-            return false;
-        }
         while (isdigit((unsigned char)*end)) {
             end++;
         }
         char *tmp = g_strndup(f, end - f);
-        frac = g_ascii_strtod(tmp, NULL);
+        frac = end - f > 1 ? g_ascii_strtod(tmp, NULL) : 0;
         g_free(tmp);
     }
     if (*end == '\0') {
@@ -349,11 +348,10 @@ bool parse_size_unit(const char *str, unsigned default_unit_shift, uint64_t *out
     }
     uint64_t v = (uint64_t)whole << shift;
     if (frac != 0) {
-        double extra = ldexp(frac, shift);
-        if (extra != floor(extra)) {
-            /* A fraction of a byte is not a size. */
+        if (shift == 0) {
             return false;
         }
+        double extra = round(ldexp(frac, shift));
         if ((double)UINT64_MAX - (double)v < extra) {
             return false;
         }

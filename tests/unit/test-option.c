@@ -86,6 +86,20 @@ static void test_sizes(void)
     g_assert_false(parse_size("-1", &v));
     g_assert_false(parse_size("12Q", &v));
     g_assert_false(parse_size("1.5", &v)); /* fraction of a byte */
+    g_assert_false(parse_size("1.5B", &v));
+    g_assert_true(parse_size("1.0", &v));   /* as QEMU: no fraction after all */
+    g_assert_cmpuint(v, ==, 1);
+    g_assert_true(parse_size("1.", &v));
+    g_assert_cmpuint(v, ==, 1);
+    g_assert_true(parse_size("1.k", &v));
+    g_assert_cmpuint(v, ==, 1024);
+    g_assert_true(parse_size("1.0001k", &v)); /* to the nearest byte, as QEMU */
+    g_assert_cmpuint(v, ==, 1024);
+    g_assert_true(parse_size("1.00048828125k", &v));
+    g_assert_cmpuint(v, ==, 1025);
+    g_assert_true(parse_size("1.9999999k", &v));
+    g_assert_cmpuint(v, ==, 2048);
+    g_assert_false(parse_size(".5k", &v));
     g_assert_false(parse_size("1kk", &v));
     g_assert_true(parse_size_unit("256", 20, &v));
     g_assert_cmpuint(v, ==, 256ull << 20);

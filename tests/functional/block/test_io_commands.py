@@ -75,6 +75,19 @@ CASES = [
     ['-c', 'sigraise'],
     ['-c', 'sleep x'],
     ['-c', 'sleep 10', '-c', 'write 0 1'],
+    # Request sizes: at most INT_MAX rounded down to 512 bytes, as qemu-io words each limit.
+    ['-c', 'write 0 2147483137'], ['-c', 'write -z 0 3G'], ['-c', 'write -c 0 2147483137'],
+    ['-c', 'write -z -n 0 3G'], ['-c', 'read 0 2147483137'], ['-c', 'read -v 0 3G'],
+    ['-c', 'discard 0 3G'], ['-c', 'aio_write 0 2147483137'], ['-c', 'aio_read 0 3G'],
+    ['-c', 'readv 0 2147483137'], ['-c', 'writev 0 2G'], ['-c', 'readv 0 1G 1G 1G'],
+    # Numbers too large for int64 and numbers that are no size.
+    ['-c', 'read 0 99999999999999999999'], ['-c', 'read 0 8E'], ['-c', 'read 16E 1'],
+    ['-c', 'aio_read 0 0x10000000000000000'], ['-c', 'read 0 1x'], ['-c', 'read 0 1.5'],
+    ['-c', 'read 0 1.k'], ['-c', 'alloc 0 99999999999999999999'],
+    # Unknown options: getopt's message, then the command's usage line.
+    ['-c', 'read -X 0 1'], ['-c', 'write -X 0 1'], ['-c', 'readv -X 0 1'],
+    ['-c', 'writev -X 0 1'], ['-c', 'aio_read -X 0 1'], ['-c', 'aio_write -X 0 1'],
+    ['-c', 'discard -X 0 1'], ['-c', 'truncate -X 1'], ['-c', 'open -X'],
     # Commands without extended help (kemu-io prints no extended help texts).
     ['-c', 'help sleep', '-c', 'help abort', '-c', 'help map', '-c', 'help close',
      '-c', 'help aio_flush', '-c', 'help truncate', '-c', 'help alloc', '-c', 'help nope'],
