@@ -286,10 +286,13 @@ def random_commands(seed, cluster=CL):
     return cmds
 
 
-@pytest.mark.parametrize('seed', [3, 11, 19, 42, 77, 101])
-def test_random_sequences(kemu_img, kemu_io, qemu_img, qemu_io, data, seed):
+@pytest.mark.parametrize('opts,seed', [('', 3), ('', 11), ('', 19), ('', 42), ('', 77),
+                                       ('', 101), ('refcount_bits=1', 5), ('refcount_bits=1', 8),
+                                       ('extended_l2=on', 13), ('extended_l2=on', 21),
+                                       ('compression_type=zstd', 34), ('compat=0.10', 55)])
+def test_random_sequences(kemu_img, kemu_io, qemu_img, qemu_io, data, opts, seed):
     cmds = random_commands(seed)
-    make_pair(qemu_img, qemu_io, data, size='4M')
+    make_pair(qemu_img, qemu_io, data, opts, size='4M')
     io_both(kemu_io, qemu_io, data, cmds)
     assert_same_images(kemu_img, qemu_img, data)
 
