@@ -144,6 +144,7 @@ static int64_t alloc_cached(BDRVQcow2State *s, int64_t n)
         qcow2_cache_mark_dirty(s->refcount_cache, block);
     }
     s->free_cluster_index = start + n;
+    qcow2_clusters_claimed(s, start, n);
     return start;
 }
 
@@ -158,6 +159,7 @@ static void unalloc_cached(BDRVQcow2State *s, int64_t first, int64_t n)
             qcow2_set_refcount_ro(s, block, ci & mask, 0);
             qcow2_cache_mark_dirty(s->refcount_cache, block);
             s->free_cluster_index = MIN(s->free_cluster_index, ci);
+            qcow2_cluster_released(s, ci);
         }
     }
 }

@@ -87,12 +87,8 @@ static bool check_image_dead(BlockDriverState *bs)
     return s->corrupt_reported && !bs->read_only;
 }
 
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return alen && blen && a < b + blen && b < a + alen;
-}
-
-/* What a write of [offset, offset+size) would overwrite, in qemu's check order. */
+/* What a write of [offset, offset+size) would overwrite, in qemu's check order.  Not
+ * qcow2_overlap_what (qcow2.c), which checks less and in another order; see there. */
 static const char *check_overlap_what(BDRVQcow2State *s, int ign, uint64_t offset, uint64_t size)
 {
     if (!size) {
@@ -105,31 +101,31 @@ static const char *check_overlap_what(BDRVQcow2State *s, int ign, uint64_t offse
     size = qcow2_align_up(qcow2_offset_into_cluster(s, offset) + size, s->cluster_size);
     offset = qcow2_start_of_cluster(s, offset);
     if (!(ign & OL_ACTIVE_L1) &&
-        ranges_overlap(offset, size, s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
+        qcow2_ranges_overlap(offset, size, s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
         return "active L1 table";
     }
-    if (ranges_overlap(offset, size, s->refcount_table_offset,
+    if (qcow2_ranges_overlap(offset, size, s->refcount_table_offset,
                        (uint64_t)s->refcount_table_size * 8)) {
         return "refcount table";
     }
-    if (ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
+    if (qcow2_ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
         return "snapshot table";
     }
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {
-        if (ranges_overlap(offset, size, s->snapshots[i].l1_table_offset,
+        if (qcow2_ranges_overlap(offset, size, s->snapshots[i].l1_table_offset,
                            (uint64_t)s->snapshots[i].l1_size * 8)) {
             return "inactive L1 table";
         }
     }
     for (uint32_t i = 0; !(ign & OL_ACTIVE_L2) && i < s->l1_size; i++) {
         uint64_t l2 = s->l1_table[i] & L1E_OFFSET_MASK;
-        if (l2 && ranges_overlap(offset, size, l2, s->cluster_size)) {
+        if (l2 && qcow2_ranges_overlap(offset, size, l2, s->cluster_size)) {
             return "active L2 table";
         }
     }
     for (uint32_t i = 0; i < s->refcount_table_size; i++) {
         uint64_t rb = s->refcount_table[i] & REFT_OFFSET_MASK;
-        if (rb && ranges_overlap(offset, size, rb, s->cluster_size)) {
+        if (rb && qcow2_ranges_overlap(offset, size, rb, s->cluster_size)) {
             return "refcount block";
         }
     }

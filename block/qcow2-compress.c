@@ -165,74 +165,110 @@ int qcow2_decompress_buf(BDRVQcow2State *s, uint8_t *out, size_t out_len, const 
     return -EIO;
 }
 
-/* Write one whole guest cluster compressed; offset is cluster aligned.  `bytes` may be
- * shorter than a cluster only for the last cluster of the disk (zero padded). */
+/*
+ * Store the clen bytes of buf as the compressed image of guest cluster `offset`.
+ * qemu 7.2 writes compressed data only into a guest cluster without a host cluster
+ * (unallocated, or a plain zero cluster: "Cluster mapping", the offset bits of the L2
+ * entry are 0); over a normal, allocated-zero or compressed cluster it fails with EIO
+ * and changes nothing but an L2 table it had to make writable first.  kemu does the
+ * same, so that the same commands give the same images and messages.
+ */
+static int qcow2_store_compressed(BlockDriverState *bs, int64_t offset, const uint8_t *buf,
+                                  int64_t clen)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int idx = qcow2_l2_index(s, offset);
+    /* The L2 table is made (or unshared) before the compressed bytes are allocated,
+     * as qemu orders it, so that both lay out the image alike. */
+    void *table;
+    int ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+    if (ret < 0) {
+        return ret;
+    }
+    uint64_t old = qcow2_l2_entry(s, table, idx);
+    qcow2_cache_put(s->l2_cache, &table);
+    if (old & L2E_OFFSET_MASK) {
+        return -EIO;
+    }
+    int64_t host = qcow2_alloc_bytes(bs, (int)clen);
+    if (host < 0) {
+        return (int)host;
+    }
+    ret = qcow2_check_overlap(bs, host, clen, true);
+    if (ret == 0) {
+        ret = bdrv_pwrite(bs->file, host, clen, buf, 0);
+    }
+    if (ret == 0) {
+        ret = qcow2_get_l2_table_for_write(bs, offset, &table);
+    }
+    if (ret < 0) {
+        qcow2_free_clusters(bs, host, clen, false);
+        return ret;
+    }
+    /* "Compressed Clusters Descriptor": the number of 512-byte sectors spanned, less one. */
+    uint64_t nb_sectors = ((host + clen - 1) >> 9) - (host >> 9) + 1;
+    uint64_t entry = QCOW_OFLAG_COMPRESSED | ((nb_sectors - 1) << s->csize_shift) |
+                     (uint64_t)host;
+    qcow2_l2_set_entry(s, table, idx, entry);
+    qcow2_l2_set_bitmap(s, table, idx, 0);     /* "for compressed clusters": reserved */
+    qcow2_cache_mark_dirty(s->l2_cache, table);
+    qcow2_cache_put(s->l2_cache, &table);
+    return 0;
+}
+
+/* Guest cluster `offset` from bytes [qiov_offset, +bytes) of qiov, zero padded to a
+ * cluster (only the disk's last cluster may be short). */
+static int qcow2_write_compressed_cluster(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                          IOVector *qiov, int64_t qiov_offset)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint8_t *in = g_malloc0(s->cluster_size);
+    uint8_t *out = g_malloc(s->cluster_size);
+    iovec_to_buf(qiov, qiov_offset, in, bytes);
+    ssize_t clen = qcow2_compress_buf(s, out, s->cluster_size - 1, in, s->cluster_size);
+    int ret;
+    if (clen == -ENOSPC) {
+        /* Incompressible: stored as a normal cluster, which (as in qemu) may also
+         * overwrite an allocated one. */
+        IOVector q;
+        iovec_init_buf(&q, in, bytes);
+        ret = qcow2_co_pwritev(bs, offset, bytes, &q, false);
+        iovec_destroy(&q);
+    } else if (clen < 0) {
+        ret = (int)clen;
+    } else {
+        ret = qcow2_store_compressed(bs, offset, out, clen);
+    }
+    g_free(in);
+    g_free(out);
+    return ret;
+}
+
+/*
+ * Compressed write of whole guest clusters, as qemu 7.2 takes them: the request starts
+ * at a cluster boundary and ends at one or at the end of the disk, else it fails with
+ * EINVAL and writes nothing.  qemu compresses the clusters of one request in parallel,
+ * each on its own: one that fails (EIO over an allocated cluster) does not keep the
+ * others from being written, and the request returns the error.  kemu writes them in
+ * guest order, which is one of the orders qemu's parallel tasks may end up placing them.
+ */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, int64_t bytes, IOVector *qiov)
 {
     BDRVQcow2State *s = bs->opaque;
     if (qcow2_has_data_file(s)) {
         return -ENOTSUP;        /* incompatible bit 2 excludes compressed clusters */
     }
-    if (qcow2_offset_into_cluster(s, offset) || bytes > s->cluster_size ||
-        (bytes < s->cluster_size && offset + bytes != bs->total_size)) {
+    if (qcow2_offset_into_cluster(s, offset) ||
+        (qcow2_offset_into_cluster(s, offset + bytes) && offset + bytes != bs->total_size)) {
         return -EINVAL;
     }
-    uint8_t *in = g_malloc0(s->cluster_size);
-    uint8_t *out = g_malloc(s->cluster_size);
-    iovec_to_buf(qiov, 0, in, bytes);
-    ssize_t clen = qcow2_compress_buf(s, out, s->cluster_size - 1, in, s->cluster_size);
-    int ret;
-    if (clen < 0 && clen != -ENOSPC) {
-        ret = (int)clen;
-        goto out;
+    int ret = 0;
+    for (int64_t done = 0; done < bytes; done += s->cluster_size) {
+        int r = qcow2_write_compressed_cluster(bs, offset + done,
+                                               MIN(s->cluster_size, bytes - done), qiov, done);
+        if (r < 0 && ret == 0) {
+            ret = r;
+        }
     }
-    if (clen < 0) {
-        /* Incompressible: store it as a normal cluster. */
-        IOVector q;
-        iovec_init_buf(&q, in, bytes);
-        ret = qcow2_co_pwritev(bs, offset, bytes, &q, false);
-        iovec_destroy(&q);
-        goto out;
-    }
-    /* The L2 table is made (or unshared) before the compressed bytes are allocated,
-     * as qemu orders it, so that both lay out the image alike. */
-    void *table;
-    ret = qcow2_get_l2_table_for_write(bs, offset, &table);
-    if (ret < 0) {
-        goto out;
-    }
-    qcow2_cache_put(s->l2_cache, &table);
-    int64_t host = qcow2_alloc_bytes(bs, (int)clen);
-    if (host < 0) {
-        ret = (int)host;
-        goto out;
-    }
-    ret = qcow2_check_overlap(bs, host, clen, true);
-    if (ret == 0) {
-        ret = bdrv_pwrite(bs->file, host, clen, out, 0);
-    }
-    if (ret < 0) {
-        qcow2_free_clusters(bs, host, clen, false);
-        goto out;
-    }
-    uint64_t nb_sectors = ((host + clen - 1) >> 9) - (host >> 9) + 1;
-    uint64_t entry = QCOW_OFLAG_COMPRESSED | ((nb_sectors - 1) << s->csize_shift) |
-                     (uint64_t)host;
-    ret = qcow2_get_l2_table_for_write(bs, offset, &table);
-    if (ret < 0) {
-        goto out;
-    }
-    int idx = qcow2_l2_index(s, offset);
-    uint64_t old = qcow2_l2_entry(s, table, idx);
-    qcow2_l2_set_entry(s, table, idx, entry);
-    qcow2_l2_set_bitmap(s, table, idx, 0);     /* "for compressed clusters": reserved */
-    qcow2_cache_mark_dirty(s->l2_cache, table);
-    qcow2_cache_put(s->l2_cache, &table);
-    if (old) {
-        qcow2_free_any_cluster(bs, old, false);
-    }
-out:
-    g_free(in);
-    g_free(out);
     return ret;
 }

@@ -161,6 +161,7 @@ static int64_t qcow2_find_free_clusters(BlockDriverState *bs, int64_t n)
         }
     }
     s->free_cluster_index = start + n;
+    qcow2_clusters_claimed(s, start, n);
     return start;
 }
 
@@ -356,12 +357,9 @@ static int qcow2_update_refcount(BlockDriverState *bs, int64_t offset, int64_t s
             if (ci < s->free_cluster_index) {
                 s->free_cluster_index = ci;
             }
+            qcow2_cluster_released(s, ci);
             qcow2_cache_discard(s->l2_cache, (uint64_t)ci << s->cluster_bits);
             qcow2_cache_discard(s->refcount_cache, (uint64_t)ci << s->cluster_bits);
-            if (s->free_byte_offset &&
-                (s->free_byte_offset - 1) >> s->cluster_bits == ci) {
-                s->free_byte_offset = 0;    /* never append compressed data to a reused cluster */
-            }
             if (s->cluster_cache_offset >= 0 &&
                 (s->cluster_cache_offset >> s->cluster_bits) == ci) {
                 s->cluster_cache_offset = -1;
@@ -409,6 +407,7 @@ int64_t qcow2_alloc_clusters_at(BlockDriverState *bs, int64_t offset, int64_t n)
     if (k == 0) {
         return 0;
     }
+    qcow2_clusters_claimed(s, first, k);
     int ret = qcow2_update_refcount(bs, offset, k << s->cluster_bits, 1, false);
     return ret < 0 ? ret : k;
 }
@@ -429,6 +428,21 @@ int64_t qcow2_alloc_clusters(BlockDriverState *bs, int64_t size)
     return off;
 }
 
+/*
+ * Byte allocator for compressed clusters (qcow2 spec "Compressed Clusters Descriptor":
+ * the data starts at any byte and may run on into the next host cluster; "Host cluster
+ * management": every host cluster it touches counts one reference for it).  Placement
+ * is qemu 7.2's, so that the same writes give the same image:
+ * - the data goes right after the previous compressed cluster's (free_byte_offset),
+ *   unless that host cluster is at the refcount maximum -- even when everything in it
+ *   was freed meanwhile (refcount 0; the freed bytes before stay unused).  qemu goes
+ *   on there even while the cluster allocator has handed the cluster out again,
+ *   overwriting what was put there (qemu-img check then finds refcount 2 on a normal
+ *   cluster); kemu starts afresh in that case (free_byte_claimed);
+ * - data that does not fit takes a new cluster from the cluster allocator: the data
+ *   runs on into it if it follows the current one, else starts at its beginning;
+ * - a position at a cluster boundary is forgotten, the next data takes a new cluster.
+ */
 int64_t qcow2_alloc_bytes(BlockDriverState *bs, int size)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -436,39 +450,38 @@ int64_t qcow2_alloc_bytes(BlockDriverState *bs, int size)
     if (size <= 0 || size > s->cluster_size) {
         return -EINVAL;
     }
-    if (off && qcow2_offset_into_cluster(s, off) != 0) {
-        /* Continue in the partly used cluster if the refcount still allows it. */
+    if (off) {
         uint64_t rc;
         int ret = qcow2_get_refcount(bs, off >> s->cluster_bits, &rc);
         if (ret < 0) {
             return ret;
         }
-        if (rc == 0 || rc >= s->refcount_max) {
+        if (rc >= s->refcount_max || s->free_byte_claimed) {
             off = 0;
         }
-    } else {
-        off = 0;
     }
     int64_t new_cluster = 0;
     if (!off || qcow2_offset_into_cluster(s, off) + size > s->cluster_size) {
-        /* Need a fresh cluster; contiguous with the current one if possible. */
         new_cluster = qcow2_alloc_clusters(bs, s->cluster_size);
         if (new_cluster < 0) {
             return new_cluster;
         }
         if (!off || new_cluster != qcow2_start_of_cluster(s, off) + s->cluster_size) {
             off = new_cluster;
-            new_cluster = 0;
         }
     }
     /* The data's first cluster gains a reference unless it was just allocated. */
-    if (off != new_cluster && qcow2_offset_into_cluster(s, off) != 0) {
+    if (off != new_cluster) {
         int ret = qcow2_update_refcount(bs, off, 1, 1, false);
         if (ret < 0) {
+            if (new_cluster) {
+                qcow2_free_clusters(bs, new_cluster, s->cluster_size, false);
+            }
             return ret;
         }
     }
-    s->free_byte_offset = off + size;
+    s->free_byte_offset = qcow2_offset_into_cluster(s, off + size) ? off + size : 0;
+    s->free_byte_claimed = false;
     return off;
 }
 

@@ -116,24 +116,29 @@ void qcow2_report_corruption(BlockDriverState *bs, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return alen && blen && a < b + blen && b < a + alen;
-}
-
+/*
+ * qcow2-check.c has its own check_overlap_what, for the writes of a repair, and the two
+ * differ on purpose: that one is qemu's overlap check as qemu-img check -r runs it (the
+ * range widened to whole clusters, every active L2 table and refcount block the L1 and
+ * refcount tables point to, inactive L1 tables before L2 tables, L1 and L2 ignored
+ * separately), so that a repair hits and names what qemu-img's does; this one guards
+ * every write of the driver, looks only at the exact bytes and at cached tables (no walk
+ * over the L1 and refcount tables per write), and data == false leaves out all the L1
+ * and L2 tables.
+ */
 const char *qcow2_overlap_what(BDRVQcow2State *s, int64_t offset, int64_t size, bool data)
 {
-    if (ranges_overlap(offset, size, 0, s->cluster_size)) {
+    if (qcow2_ranges_overlap(offset, size, 0, s->cluster_size)) {
         return "qcow2_header";
     }
-    if (data && ranges_overlap(offset, size, s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
+    if (data && qcow2_ranges_overlap(offset, size, s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
         return "active L1 table";
     }
-    if (ranges_overlap(offset, size, s->refcount_table_offset,
+    if (qcow2_ranges_overlap(offset, size, s->refcount_table_offset,
                        (uint64_t)s->refcount_table_size * 8)) {
         return "refcount table";
     }
-    if (ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
+    if (qcow2_ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
         return "snapshot table";
     }
     if (data && qcow2_cache_contains_range(s->l2_cache, offset, size)) {
@@ -144,7 +149,7 @@ const char *qcow2_overlap_what(BDRVQcow2State *s, int64_t offset, int64_t size, 
     }
     if (data) {
         for (uint32_t i = 0; i < s->nb_snapshots; i++) {
-            if (ranges_overlap(offset, size, s->snapshots[i].l1_table_offset,
+            if (qcow2_ranges_overlap(offset, size, s->snapshots[i].l1_table_offset,
                                (uint64_t)s->snapshots[i].l1_size * 8)) {
                 return "inactive L1 table";
             }
@@ -757,19 +762,19 @@ static int qcow2_open(BlockDriverState *bs, Opts *options, int flags, Error **er
     if (ret < 0) {
         goto fail;
     }
-    if (ranges_overlap(s->refcount_table_offset, rt_clusters << s->cluster_bits, 0,
+    if (qcow2_ranges_overlap(s->refcount_table_offset, rt_clusters << s->cluster_bits, 0,
                        s->cluster_size)) {
         error_setg(errp, "Reference count table overlaps with the image header");
         ret = -EINVAL;
         goto fail;
     }
-    if (ranges_overlap(s->refcount_table_offset, rt_clusters << s->cluster_bits,
+    if (qcow2_ranges_overlap(s->refcount_table_offset, rt_clusters << s->cluster_bits,
                        s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
         error_setg(errp, "Reference count table overlaps with the active L1 table");
         ret = -EINVAL;
         goto fail;
     }
-    if (s->l1_size && ranges_overlap(s->l1_table_offset, (uint64_t)s->l1_size * 8, 0,
+    if (s->l1_size && qcow2_ranges_overlap(s->l1_table_offset, (uint64_t)s->l1_size * 8, 0,
                                      s->cluster_size)) {
         error_setg(errp, "Active L1 table overlaps with the image header");
         ret = -EINVAL;

@@ -166,6 +166,9 @@ typedef struct BDRVQcow2State {
     Qcow2Cache *refcount_cache;
     int64_t free_cluster_index;
     int64_t free_byte_offset;        /* compressed writes: next free byte in a cluster */
+    /* Its cluster was freed and handed out again by the cluster allocator since (and is
+     * still in use): compressed data must not go on there (see qcow2_alloc_bytes). */
+    bool free_byte_claimed;
 
     GArray *unknown_exts;            /* Qcow2UnknownExt, preserved on header rewrite */
     bool corrupt_reported;
@@ -347,6 +350,30 @@ static inline int64_t qcow2_start_of_cluster(BDRVQcow2State *s, int64_t offset)
 static inline int64_t qcow2_size_to_clusters(BDRVQcow2State *s, int64_t size)
 {
     return (size + s->cluster_size - 1) >> s->cluster_bits;
+}
+
+/* Do the byte ranges [a, a+alen) and [b, b+blen) share a byte? (Empty ones never do.) */
+static inline bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* Host clusters [first, first+n) were just handed out by the cluster allocator: the
+ * compressed byte allocator must not go on inside one of them (see qcow2_alloc_bytes). */
+static inline void qcow2_clusters_claimed(BDRVQcow2State *s, int64_t first, int64_t n)
+{
+    int64_t ci = s->free_byte_offset >> s->cluster_bits;
+    if (s->free_byte_offset && ci >= first && ci < first + n) {
+        s->free_byte_claimed = true;
+    }
+}
+
+/* Host cluster ci's refcount dropped to 0: whoever claimed it is gone. */
+static inline void qcow2_cluster_released(BDRVQcow2State *s, int64_t ci)
+{
+    if (s->free_byte_offset && (s->free_byte_offset >> s->cluster_bits) == ci) {
+        s->free_byte_claimed = false;
+    }
 }
 
 /* Word i of a big-endian 64-bit table (L1, refcount table, standard L2 table). */
