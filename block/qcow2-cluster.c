@@ -857,6 +857,103 @@ static void qcow2_ext_cow_range(BDRVQcow2State *s, const void *table, int l2_ind
     *to = base + end;
 }
 
+/* Is L2 entry e an unshared allocated zero cluster (qcow2 spec "Cluster mapping": host
+ * offset with the zero flag, bit 0, and COPIED) at host offset `host`? */
+static bool qcow2_is_own_zero_alloc(BDRVQcow2State *s, uint64_t e, uint64_t host)
+{
+    return qcow2_get_cluster_type(s, e) == QCOW2_CLUSTER_ZERO_ALLOC &&
+           (e & QCOW_OFLAG_COPIED) && (e & L2E_OFFSET_MASK) == host;
+}
+
+/* Zero-filled buffer of len bytes (NULL for none). */
+static uint8_t *qcow2_zero_buf(BlockDriverState *bs, int64_t len)
+{
+    uint8_t *buf = len ? bdrv_blockalign(bs, len) : NULL;
+    if (buf) {
+        memset(buf, 0, len);
+    }
+    return buf;
+}
+
+/* Clear the zero flag of the nclusters entries from guest cluster_start on that still map
+ * the host clusters from `host` as allocated zero clusters (a discard meanwhile wins). */
+static int qcow2_clear_zero_flags(BlockDriverState *bs, int64_t cluster_start, uint64_t host,
+                                  int64_t nclusters)
+{
+    BDRVQcow2State *s = bs->opaque;
+    void *table;
+    int ret = qcow2_get_l2_table_for_write(bs, cluster_start, &table);
+    if (ret < 0) {
+        return ret;
+    }
+    int l2_index = qcow2_l2_index(s, cluster_start);
+    for (int64_t i = 0; i < nclusters; i++) {
+        uint64_t e = qcow2_l2_entry(s, table, l2_index + i);
+        if (qcow2_is_own_zero_alloc(s, e, host + ((uint64_t)i << s->cluster_bits))) {
+            qcow2_l2_set_entry(s, table, l2_index + i, e & ~QCOW_OFLAG_ZERO);
+        }
+    }
+    qcow2_cache_mark_dirty(s->l2_cache, table);
+    qcow2_cache_put(s->l2_cache, &table);
+    return 0;
+}
+
+/*
+ * Guest write into a run of host-contiguous, unshared allocated zero clusters (standard L2
+ * entries; table pinned and released here).  As qemu 7.2 does, the data goes in place: the
+ * host clusters stay, and only then is the zero flag cleared.  The host clusters may still
+ * hold old bytes (write -z without -u keeps them), so what the guest does not write is
+ * zeroed in the same go, never copied from a backing file: the clusters read as zeroes.
+ * Like qemu, that is a write-zeroes on the file when it can (qcow2_write_new_clusters).
+ */
+static int64_t qcow2_write_zero_alloc(BlockDriverState *bs, void *table, int64_t offset,
+                                      int64_t bytes, IOVector *qiov, size_t qiov_offset,
+                                      int64_t *next_host)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int l2_index = qcow2_l2_index(s, offset);
+    int64_t in_cluster = qcow2_offset_into_cluster(s, offset);
+    int64_t cluster_start = offset - in_cluster;
+    uint64_t host = qcow2_l2_entry(s, table, l2_index) & L2E_OFFSET_MASK;
+    int64_t nclusters = 1;
+    int64_t max_clusters = qcow2_size_to_clusters(s, in_cluster + bytes);
+    while (nclusters < max_clusters &&
+           qcow2_is_own_zero_alloc(s, qcow2_l2_entry(s, table, l2_index + nclusters),
+                                   host + ((uint64_t)nclusters << s->cluster_bits))) {
+        nclusters++;
+    }
+    qcow2_cache_put(s->l2_cache, &table);
+    int64_t alloc_bytes = nclusters << s->cluster_bits;
+    int64_t n = MIN(bytes, alloc_bytes - in_cluster);
+    int64_t tail_len = alloc_bytes - in_cluster - n;
+    *next_host = tail_len ? -1 : (int64_t)host + alloc_bytes;
+    int ret = qcow2_has_data_file(s) ? 0 : qcow2_check_overlap(bs, host, alloc_bytes, true);
+    if (ret < 0) {
+        return ret;
+    }
+    uint8_t *head = qcow2_zero_buf(bs, in_cluster);
+    uint8_t *tail = qcow2_zero_buf(bs, tail_len);
+    IOVector data;
+    iovec_init(&data, qiov->niov);
+    iovec_concat(&data, qiov, qiov_offset, n);
+    /* Requests on these clusters wait until the zero flag is gone. */
+    qcow2_inflight_add(s, cluster_start, cluster_start + alloc_bytes);
+    ret = qcow2_write_new_clusters(bs, host, alloc_bytes, head, in_cluster, &data, tail,
+                                   tail_len);
+    if (ret == 0) {
+        ret = qcow2_clear_zero_flags(bs, cluster_start, host, nclusters);
+    }
+    qcow2_inflight_remove(s, cluster_start);
+    iovec_destroy(&data);
+    if (head) {
+        qemu_vfree(head);
+    }
+    if (tail) {
+        qemu_vfree(tail);
+    }
+    return ret < 0 ? ret : n;
+}
+
 static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                  IOVector *qiov, size_t qiov_offset, int64_t *next_host)
 {
@@ -916,15 +1013,20 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
         iovec_destroy(&sub);
         return ret < 0 ? ret : n;
     }
+    if (qcow2_is_own_zero_alloc(s, first, first & L2E_OFFSET_MASK)) {
+        return qcow2_write_zero_alloc(bs, table, offset, bytes, qiov, qiov_offset, next_host);
+    }
 
-    /* Allocating write: a run of clusters that all need a new host cluster. */
+    /* Allocating write: a run of clusters that all need a new host cluster (unshared
+     * allocated zero clusters are written in place, as qemu). */
     int64_t nclusters = 1;
     int64_t total = in_cluster + bytes;
     int64_t max_clusters = qcow2_size_to_clusters(s, total);
     while (nclusters < max_clusters) {
         uint64_t e = qcow2_l2_entry(s, table, l2_index + nclusters);
         Qcow2ClusterType et = qcow2_get_cluster_type(s, e);
-        if ((et == QCOW2_CLUSTER_NORMAL && (e & QCOW_OFLAG_COPIED)) ||
+        if (((et == QCOW2_CLUSTER_NORMAL || et == QCOW2_CLUSTER_ZERO_ALLOC) &&
+             (e & QCOW_OFLAG_COPIED)) ||
             (qcow2_has_subclusters(s) && !qcow2_ext_entry_valid(s, table, l2_index + nclusters))) {
             break;      /* (a bad entry is reported when a chunk starts there) */
         }
