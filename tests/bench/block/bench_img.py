@@ -134,6 +134,8 @@ def main():
                     acc.append(timed(t, 'convert', '-O', ofmt, src, out))
                     os.unlink(out)
             rows.append((f'convert 1G qcow2->{ofmt}', ks, qs))
+            print(f'  convert 1G qcow2->{ofmt}: kemu {sorted(round(k, 3) for k in ks)} '
+                  f'qemu {sorted(round(q, 3) for q in qs)}', file=sys.stderr, flush=True)
         print(f'{"case":34} {"kemu s":>9} {"qemu s":>9} {"ratio":>7} {"best":>7}')
         for name, ks, qs in rows:
             k, q = statistics.median(ks), statistics.median(qs)
