@@ -44,7 +44,7 @@ typedef struct FileState {
     bool grow_failed;            /* an fallocate failed: stop growing ahead */
     GMutex grow_lock;
     int64_t data_end;            /* the length as users see it: all past it reads as zero */
-    int64_t alloc_end;           /* the file's real length */
+    int64_t alloc_end;           /* the file is at least this long (fallocated ahead) */
 } FileState;
 
 /* How far past a write the file is extended when it grows: big enough that the
@@ -133,9 +133,10 @@ static void file_close(BlockDriverState *bs)
     luring_cleanup(s->luring);
     if (s->grow_ahead) {
         struct stat st;
-        if (fstat(s->fd, &st) == 0 && st.st_size > s->data_end &&
+        if (fstat(s->fd, &st) == 0 && st.st_size != s->data_end &&
             ftruncate(s->fd, s->data_end) < 0) {
-            /* Only zeroes past the data are left in place; nothing is lost. */
+            /* Only zeroes past the data are left in place (or, for a file that a
+             * failed write left short, missing zeroes); nothing is lost. */
             warn_report("Could not truncate '%s' to its data: %s", bs->filename,
                         strerror(errno));
         }
@@ -196,7 +197,6 @@ static bool file_grow_for(FileState *s, int64_t offset, int64_t end)
         }
         was_zero = past_data && end <= s->alloc_end;
         s->data_end = end;
-        s->alloc_end = MAX(s->alloc_end, end);    /* the write extends it */
     }
     g_mutex_unlock(&s->grow_lock);
     return was_zero;
@@ -516,6 +516,35 @@ static int file_write_zero_range(FileState *s, int64_t offset, int64_t end)
     return ret;
 }
 
+static int file_truncate_to(BlockDriverState *bs, int64_t old, int64_t offset,
+                                PreallocMode prealloc, Error **errp)
+{
+    FileState *s = bs->opaque;
+    if (ftruncate(s->fd, offset) < 0) {
+        int err = errno;
+        error_setg_errno(errp, err, "Failed to resize the file");
+        return -err;
+    }
+    if (s->grow_ahead) {
+        s->data_end = s->alloc_end = offset;
+    }
+    if (offset > old && prealloc == PREALLOC_MODE_FALLOC) {
+        int r = posix_fallocate(s->fd, old, offset - old);
+        if (r) {
+            error_setg_errno(errp, r, "Could not preallocate new data");
+            return -r;
+        }
+    } else if (offset > old && prealloc == PREALLOC_MODE_FULL) {
+        int r = file_write_zero_range(s, old, offset);
+        if (r < 0) {
+            error_setg_errno(errp, -r, "Could not write zeros for preallocation");
+            return r;
+        }
+    }
+    bs->total_size = offset;
+    return 0;
+}
+
 static int file_truncate(BlockDriverState *bs, int64_t offset, bool exact, PreallocMode prealloc,
                          Error **errp)
 {
@@ -537,31 +566,15 @@ static int file_truncate(BlockDriverState *bs, int64_t offset, bool exact, Preal
         error_setg(errp, "Unsupported preallocation mode '%s'", prealloc_mode_name(prealloc));
         return -ENOTSUP;
     }
-    if (ftruncate(s->fd, offset) < 0) {
-        int err = errno;
-        error_setg_errno(errp, err, "Failed to resize the file");
-        return -err;
+    if (!s->grow_ahead) {
+        return file_truncate_to(bs, old, offset, prealloc, errp);
     }
-    if (offset > old && prealloc == PREALLOC_MODE_FALLOC) {
-        int r = posix_fallocate(s->fd, old, offset - old);
-        if (r) {
-            error_setg_errno(errp, r, "Could not preallocate new data");
-            return -r;
-        }
-    } else if (offset > old && prealloc == PREALLOC_MODE_FULL) {
-        int r = file_write_zero_range(s, old, offset);
-        if (r < 0) {
-            error_setg_errno(errp, -r, "Could not write zeros for preallocation");
-            return r;
-        }
-    }
-    bs->total_size = offset;
-    if (s->grow_ahead) {
-        g_mutex_lock(&s->grow_lock);
-        s->data_end = s->alloc_end = offset;
-        g_mutex_unlock(&s->grow_lock);
-    }
-    return 0;
+    /* Grow-ahead: the new length and data_end change together, so no write
+     * can raise data_end past a length being cut. */
+    g_mutex_lock(&s->grow_lock);
+    int ret = file_truncate_to(bs, s->data_end, offset, prealloc, errp);
+    g_mutex_unlock(&s->grow_lock);
+    return ret;
 }
 
 static int file_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes, int64_t *pnum,

@@ -1048,6 +1048,12 @@ int qcow2_check_refcounts(BlockDriverState *bs, BdrvCheckResult *res, int fix)
         return -EINVAL;
     }
     CheckState cs = { .bs = bs, .s = s, .res = res, .fix = fix };
+    if (fix) {
+        /* Repairs raise and rebuild refcounts behind the compressed byte allocator:
+         * its next compressed cluster starts afresh. */
+        s->free_byte_offset = 0;
+        s->free_byte_claimed = false;
+    }
     cs.file_len = bdrv_getlength(bs->file);
     if (cs.file_len < 0) {
         res->check_errors++;

@@ -558,7 +558,7 @@ static int qcow2_read_old(BlockDriverState *bs, int64_t offset, int64_t len, uin
  */
 /* With s->lock held: wait while [start, end) overlaps an in-flight allocation.
  * True when it waited (the caller must look at the L2 entries again). */
-static bool qcow2_wait_inflight(BlockDriverState *bs, int64_t start, int64_t end)
+bool qcow2_wait_inflight(BlockDriverState *bs, int64_t start, int64_t end)
 {
     BDRVQcow2State *s = bs->opaque;
     bool waited = false;

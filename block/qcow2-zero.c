@@ -132,6 +132,19 @@ static int qcow2_zero_changes(BlockDriverState *bs, int64_t offset, int64_t n, b
 }
 
 /*
+ * With s->lock held: wait until no allocation whose data is still being written
+ * overlaps the clusters of [offset, end).  Its copy-on-write took what the clusters
+ * read before, and linking it later would undo zeroes (or a discard) decided now.
+ * Nothing below drops the lock between deciding and updating the L2 entries.
+ */
+static void qcow2_zero_wait(BlockDriverState *bs, int64_t offset, int64_t end)
+{
+    BDRVQcow2State *s = bs->opaque;
+    qcow2_wait_inflight(bs, qcow2_start_of_cluster(s, offset),
+                        qcow2_align_up(end, s->cluster_size));
+}
+
+/*
  * Zero (zero flag; all "reads as zeroes" bits with extended L2 entries) or discard the
  * whole clusters [offset, offset+bytes).  Discarded clusters read as zeroes on v3 (zero
  * flag where data or a backing file would otherwise show through), and fall through to
@@ -146,6 +159,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset, int64_t b
     while (bytes > 0) {
         int l2_index = qcow2_l2_index(s, offset);
         int64_t n = MIN(bytes >> s->cluster_bits, s->l2_size - l2_index);
+        qcow2_zero_wait(bs, offset, offset + (n << s->cluster_bits));
         bool changes = true;
         int ret = crop ? qcow2_zero_changes(bs, offset, n, zero, unmap, &changes) : 0;
         void *table = NULL;
@@ -324,6 +338,7 @@ static int qcow2_subcluster_zeroize(BlockDriverState *bs, int64_t offset, int64_
                 n = qcow2_start_of_cluster(s, offset + n) - offset;
             }
         }
+        qcow2_zero_wait(bs, offset, offset + n);
         int64_t start = offset, stop = offset + n;
         int64_t pad_head = start & (sc - 1);
         int64_t pad_tail = stop == bs->total_size ? 0 : qcow2_align_up(stop, sc) - stop;
@@ -394,6 +409,7 @@ static int qcow2_zeroize_std_piece(BlockDriverState *bs, int64_t offset, int64_t
 {
     BDRVQcow2State *s = bs->opaque;
     int64_t start = offset, end = offset + n;
+    qcow2_zero_wait(bs, start, end);
     if (qcow2_offset_into_cluster(s, start) ||
         (qcow2_offset_into_cluster(s, end) && end < bs->total_size)) {
         start = qcow2_start_of_cluster(s, offset);

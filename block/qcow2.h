@@ -272,6 +272,7 @@ int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size, bool exact);
 int qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
 /* In-flight allocations (with s->lock held); remove wakes the waiters. */
 bool qcow2_inflight_overlaps(BDRVQcow2State *s, int64_t start, int64_t end);
+bool qcow2_wait_inflight(BlockDriverState *bs, int64_t start, int64_t end);
 void qcow2_inflight_add(BDRVQcow2State *s, int64_t start, int64_t end);
 void qcow2_inflight_remove(BDRVQcow2State *s, int64_t start);
 /* Point the L2 entries of guest clusters [guest, +nclusters) (one L2 table) at

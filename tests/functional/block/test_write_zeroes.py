@@ -262,3 +262,34 @@ def test_random_sequences(kemu_img, kemu_io, qemu_img, qemu_io, tmp_path, seed):
         if rnd.random() < 0.4:
             for p in (k, q):
                 assert run(qemu_img, 'snapshot', '-c', f's{step}', p)[0] == 0
+
+
+def test_zeroes_next_to_an_allocation_in_flight(kemu_io, qemu_img, qemu_io, tmp_path):
+    """A write-zeroes into part of a cluster that another request is allocating at the same
+    time (its copy-on-write taken from a raw backing file that holds data only where the
+    zeroes go): the zeroes must win, whichever request runs first.  Zeroing used to decide
+    that the rest of the cluster read as zeroes and mark the whole cluster zero while the
+    allocation was in flight; linking the allocation then brought the backing data back."""
+    cs = 2 << 20
+    n = 32
+    base = tmp_path / 'base.raw'
+    with open(base, 'wb') as f:
+        f.truncate(n * cs)
+        for i in range(n):
+            f.seek(i * cs + 8192)
+            f.write(b'\xbb' * 4096)
+    img = tmp_path / 'top.qcow2'
+    assert run(qemu_img, 'create', '-q', '-f', 'qcow2', '-o', 'cluster_size=2M', '-b', base,
+               '-F', 'raw', img)[0] == 0
+    cmds = []
+    for i in range(n):
+        cmds += [f'aio_write -q -P 0x11 {i * cs} 4k', f'aio_write -q -z {i * cs + 8192} 4k']
+    rc, out, err = run(kemu_io, *io_args(cmds + ['aio_flush']), img)
+    assert rc == 0, out + err
+    reads = []
+    for i in range(n):
+        reads += [f'read -q -P 0x11 {i * cs} 4k', f'read -q -P 0 {i * cs + 4096} 4k',
+                  f'read -q -P 0 {i * cs + 8192} 4k']
+    rc, out, err = run(qemu_io, '-r', *io_args(reads), img)
+    assert rc == 0 and 'verification failed' not in out, out + err
+    check_clean(qemu_img, img)
