@@ -809,12 +809,8 @@ static int64_t qcow2_write_in_place_ext(BlockDriverState *bs, void *table, int64
     }
     qcow2_inflight_remove(s, cluster_start);     /* no-op if never registered */
     iovec_destroy(&data);
-    if (head) {
-        qemu_vfree(head);
-    }
-    if (tail) {
-        qemu_vfree(tail);
-    }
+    qemu_vfree(head);
+    qemu_vfree(tail);
     return ret < 0 ? ret : n;
 }
 
@@ -945,12 +941,8 @@ static int64_t qcow2_write_zero_alloc(BlockDriverState *bs, void *table, int64_t
     }
     qcow2_inflight_remove(s, cluster_start);
     iovec_destroy(&data);
-    if (head) {
-        qemu_vfree(head);
-    }
-    if (tail) {
-        qemu_vfree(tail);
-    }
+    qemu_vfree(head);
+    qemu_vfree(tail);
     return ret < 0 ? ret : n;
 }
 
@@ -1094,12 +1086,8 @@ static int64_t qcow2_write_chunk(BlockDriverState *bs, int64_t offset, int64_t b
                                        &data, tail, tail_len);
         iovec_destroy(&data);
     }
-    if (head) {
-        qemu_vfree(head);
-    }
-    if (tail) {
-        qemu_vfree(tail);
-    }
+    qemu_vfree(head);
+    qemu_vfree(tail);
     if (ret == 0) {
         ret = qcow2_link_range(bs, cluster_start, host, alloc_bytes >> s->cluster_bits, cow_from,
                                cow_to);

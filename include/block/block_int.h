@@ -143,6 +143,6 @@ int bdrv_open_backing(BlockDriverState *bs, int flags, Error **errp);
 /* Allocate memory suitable for I/O on bs (O_DIRECT-aligned). Free with qemu_vfree. */
 void *bdrv_blockalign(BlockDriverState *bs, size_t size);
 void *qemu_memalign(size_t align, size_t size);
-void qemu_vfree(void *ptr);
+void qemu_vfree(void *ptr);      /* NULL is fine */
 
 #endif
